@@ -37,10 +37,13 @@ class Record:
     answer: Any
     choices: list[str] | None = None
     meta: dict[str, Any] = field(default_factory=dict)
+    where: str = field(default="", compare=False, repr=False)
+    "Where the record came from (file:line), for error messages; never written out."
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready dict (embedded images are not serialisable and must be paths)."""
         out = asdict(self)
+        del out["where"]
         if out["choices"] is None:
             del out["choices"]
         return out
@@ -87,4 +90,4 @@ def record_from_dict(obj: Any, where: str) -> Record:
     if not isinstance(meta, dict):
         raise RecordError(f"{where} (id={rid}): field 'meta' must be an object")
     return Record(id=str(obj["id"]), task=obj["task"], images=images, problem=obj["problem"],
-                  answer=answer, choices=choices, meta=meta)
+                  answer=answer, choices=choices, meta=meta, where=where)

@@ -1,0 +1,307 @@
+"""Typed run configuration: dataclasses, YAML presets, `key=value` overrides.
+
+Presets only set values; every field is declared here with its docstring (the comment
+line under it), which `python -m gpg_vl.train --help-config` prints. An unknown key or
+a value of the wrong type fails at load time, naming the key and the file.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+PRESET_DIR = Path(__file__).parent / "presets"
+
+
+class ConfigError(ValueError):
+    pass
+
+
+@dataclass
+class ModelConfig:
+    path: str = "runs/tiny-qwen2-vl"
+    "Local directory or hub id, loaded with transformers' auto classes."
+    build_tiny: str = ""
+    "If set (qwen2_vl | qwen2_5_vl) and `path` does not exist, build the tiny offline model there."
+    dtype: str = "float32"
+    "float32 | bfloat16 | float16: parameter and compute dtype."
+    attn_implementation: str = "sdpa"
+    "sdpa | eager | flash_attention_2."
+    gradient_checkpointing: bool = False
+    "Recompute activations in backward to save memory."
+
+
+@dataclass
+class DataConfig:
+    train: str = ""
+    "Training records: a JSONL file, a datasets save_to_disk folder, or parquet file(s)."
+    image_root: str = ""
+    "Folder that relative image paths resolve against (default: the JSONL's folder)."
+    synthetic: str = ""
+    "If set (color | count), generate this synthetic task into `train`'s folder when missing."
+    synthetic_size: int = 2000
+    "Records to generate for a synthetic task."
+    template: str = "plain"
+    "Prompt template name (see gpg_vl.data.templates) or a format string with {question}."
+    shuffle: bool = True
+    "Shuffle the training records each epoch (seeded)."
+    on_bad_record: str = "error"
+    "error | skip: a record that fails validation stops the run, or is counted and skipped."
+
+
+@dataclass
+class VisionConfig:
+    min_pixels: int = 3136
+    "Smallest image area after resize (4 * 28 * 28); one setting shared by every engine."
+    max_pixels: int = 401408
+    "Largest image area after resize (512 * 28 * 28)."
+
+
+@dataclass
+class RolloutConfig:
+    engine: str = "hf"
+    "Rollout engine: hf (transformers generate) | vllm (GPU)."
+    group_size: int = 8
+    "G: completions sampled per prompt."
+    max_prompt_length: int = 1024
+    "Prompts longer than this (image tokens included) are rejected up front, never truncated."
+    max_new_tokens: int = 256
+    "Completion length cap."
+    temperature: float = 1.0
+    "Sampling temperature (the training log-probs use the same temperature)."
+    top_p: float = 1.0
+    "Nucleus sampling."
+    top_k: int = 0
+    "Top-k sampling (0 = off)."
+    suppress_tokens: list = field(default_factory=list)
+    "Extra token strings or ids never sampled (vision special tokens are always suppressed)."
+    batch_rows: int = 0
+    "Rows per generate call (0 = all B*G at once)."
+
+
+@dataclass
+class AlgoConfig:
+    loss: str = "gpg"
+    "Policy loss: gpg | grpo | dr_grpo (see gpg_vl.algos)."
+    adv_norm: str = "none"
+    "F_norm: none (GPG default, F_norm = 1) | std (divide by group std + eps)."
+    aggregation: str = "seq_mean_token_mean"
+    "seq_mean_token_mean | token_mean | token_sum_norm."
+    alpha_correction: bool = True
+    "Scale the loss by alpha = B / (number of valid groups) (GPG's bias correction)."
+    beta_th: float = 0.4
+    "Resample until this fraction of groups is valid (0 disables resampling)."
+    max_resample_attempts: int = 20
+    "Rollout attempts per step at most when resampling for beta_th."
+    keep_surplus: bool = True
+    "Keep surplus valid groups for the next step instead of discarding them."
+    std_tol: float = 1e-5
+    "A group whose reward std is <= this is degenerate."
+    clip_eps: float = 0.2
+    "GRPO / Dr. GRPO ratio clip."
+    kl_beta: float = 0.0
+    "GRPO KL coefficient (k3 estimator); > 0 loads a frozen reference model."
+    token_sum_norm: float = 0.0
+    "Dr. GRPO constant divisor (0 = max_new_tokens)."
+
+
+@dataclass
+class OptimConfig:
+    steps: int = 100
+    "Optimizer steps (one per rollout batch)."
+    prompts_per_step: int = 8
+    "B: prompts (groups) per optimizer step on each process."
+    lr: float = 1e-6
+    "AdamW learning rate."
+    betas: list = field(default_factory=lambda: [0.9, 0.999])
+    "AdamW betas."
+    weight_decay: float = 0.0
+    "AdamW weight decay."
+    grad_clip: float = 1.0
+    "Gradient-norm clip (0 = off)."
+    schedule: str = "linear"
+    "linear (decay to 0) | constant."
+    warmup_steps: int = 0
+    "Linear warm-up steps."
+    micro_batch_tokens: int = 16384
+    "Training forward micro-batches hold at most this many padded tokens."
+
+
+@dataclass
+class RewardConfig:
+    weights: dict = field(default_factory=lambda: {"format": 1.0, "answer_match": 1.0})
+    "Rule name (or module:function / file.py:function) -> weight; rewards sum with these."
+    args: dict = field(default_factory=dict)
+    "Rule name -> keyword options for that rule."
+    model_family: str = "auto"
+    "Box convention source: auto (from the model config) | qwen2_vl | qwen2_5_vl | generic."
+
+
+@dataclass
+class LogConfig:
+    out_dir: str = "runs/gpg"
+    "Run folder: metrics.jsonl, TensorBoard events, checkpoints, plots."
+    every: int = 1
+    "Log every N steps."
+    tensorboard: bool = True
+    "Write TensorBoard events."
+    progress: bool = True
+    "Show a progress bar."
+    plot: bool = True
+    "Write reward_curve.png at the end (needs matplotlib)."
+
+
+@dataclass
+class CheckpointConfig:
+    every: int = 0
+    "Save every N steps (0 = only at the end)."
+    final: bool = True
+    "Save a Hugging Face checkpoint at the end."
+    resume: str = ""
+    "A checkpoint folder to resume from."
+
+
+@dataclass
+class ProbeConfig:
+    size: int = 0
+    "Held-out synthetic records for greedy accuracy before/after training (0 = off)."
+    max_new_tokens: int = 4
+    "Greedy decoding length for the probe."
+
+
+@dataclass
+class Config:
+    preset: str = ""
+    "Preset this run started from."
+    description: str = ""
+    "One line shown by --list-presets."
+    seed: int = 0
+    "Seed for data order, sampling and initialisation."
+    model: ModelConfig = field(default_factory=ModelConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    vision: VisionConfig = field(default_factory=VisionConfig)
+    rollout: RolloutConfig = field(default_factory=RolloutConfig)
+    algo: AlgoConfig = field(default_factory=AlgoConfig)
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    rewards: RewardConfig = field(default_factory=RewardConfig)
+    log: LogConfig = field(default_factory=LogConfig)
+    ckpt: CheckpointConfig = field(default_factory=CheckpointConfig)
+    probe: ProbeConfig = field(default_factory=ProbeConfig)
+
+
+def _check_type(value: Any, tp: Any, key: str, where: str) -> Any:
+    origin = typing.get_origin(tp)
+    if tp is Any:
+        return value
+    if tp is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if origin in (typing.Union, types.UnionType):
+        for arg in typing.get_args(tp):
+            try:
+                return _check_type(value, arg, key, where)
+            except ConfigError:
+                pass
+        raise ConfigError(f"{where}: key '{key}' expects {tp}, got {value!r}")
+    base = origin or tp
+    if base is type(None):
+        ok = value is None
+    elif base is bool:
+        ok = isinstance(value, bool)
+    elif base is int:
+        ok = isinstance(value, int) and not isinstance(value, bool)
+    else:
+        ok = isinstance(value, base)
+    if not ok:
+        raise ConfigError(f"{where}: key '{key}' expects {getattr(base, '__name__', base)}, "
+                          f"got {type(value).__name__} {value!r}")
+    return value
+
+
+def _merge(obj: Any, values: dict, prefix: str, where: str) -> None:
+    hints = typing.get_type_hints(type(obj))
+    names = {f.name for f in dataclasses.fields(obj)}
+    for key, value in values.items():
+        full = f"{prefix}{key}"
+        if key not in names:
+            raise ConfigError(f"{where}: unknown key '{full}'; known: {', '.join(sorted(names))}")
+        current = getattr(obj, key)
+        if dataclasses.is_dataclass(current):
+            if not isinstance(value, dict):
+                raise ConfigError(f"{where}: key '{full}' is a section; give it a mapping")
+            _merge(current, value, full + ".", where)
+        else:
+            setattr(obj, key, _check_type(value, hints[key], full, where))
+
+
+def _nest(dotted: str, value: Any) -> dict:
+    out: dict = {}
+    node = out
+    parts = dotted.split(".")
+    for part in parts[:-1]:
+        node = node.setdefault(part, {})
+    node[parts[-1]] = value
+    return out
+
+
+def preset_path(name: str) -> Path:
+    path = Path(name)
+    if path.suffix in (".yaml", ".yml") and path.exists():
+        return path
+    path = PRESET_DIR / f"{name}.yaml"
+    if not path.exists():
+        raise ConfigError(f"unknown preset {name!r}; available: {', '.join(list_presets())}")
+    return path
+
+
+def list_presets() -> list[str]:
+    return sorted(p.stem for p in PRESET_DIR.glob("*.yaml"))
+
+
+def load_config(preset: str | None = None, overrides: list[str] = ()) -> Config:
+    """Defaults <- preset YAML <- `key=value` overrides (values parsed as YAML)."""
+    cfg = Config()
+    if preset:
+        path = preset_path(preset)
+        values = yaml.safe_load(path.read_text()) or {}
+        if not isinstance(values, dict):
+            raise ConfigError(f"{path}: a preset must be a mapping")
+        _merge(cfg, values, "", str(path))
+        cfg.preset = path.stem
+    for item in overrides:
+        if "=" not in item:
+            raise ConfigError(f"override {item!r} is not key=value")
+        key, raw = item.split("=", 1)
+        _merge(cfg, _nest(key.strip(), yaml.safe_load(raw)), "", f"override {item!r}")
+    return cfg
+
+
+def describe(cls: type = Config, prefix: str = "") -> list[str]:
+    """`key (type) = default: doc` lines for --help-config, from the field docstrings."""
+    import ast
+    import inspect
+
+    docs: dict[str, str] = {}
+    tree = ast.parse(inspect.getsource(cls))
+    body = tree.body[0].body
+    for node, nxt in zip(body, body[1:] + [None]):
+        if isinstance(node, ast.AnnAssign) and isinstance(nxt, ast.Expr) and isinstance(nxt.value, ast.Constant):
+            docs[node.target.id] = nxt.value.value
+    lines = []
+    default = cls()
+    for f in dataclasses.fields(cls):
+        value = getattr(default, f.name)
+        if dataclasses.is_dataclass(value):
+            lines += describe(type(value), f"{prefix}{f.name}.")
+        else:
+            lines.append(f"{prefix}{f.name} = {value!r}: {docs.get(f.name, '')}")
+    return lines
+
+
+def to_dict(cfg: Config) -> dict:
+    return dataclasses.asdict(cfg)

@@ -1,0 +1,104 @@
+"""RolloutBatch: the one typed object passed from rollout to rewards to the loss.
+
+Rows are prompt-major: row r belongs to group `group_index[r]` (= prompt index in
+`prompts`), and the G rows of a group are consecutive. Each prompt's images live once
+in `prompts.pixel_values`; rows reach them through `prompts.vision_for`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+from torch import Tensor
+
+from ..data.collator import PromptBatch
+
+
+def _pad_stack(tensors: list[Tensor], value: int | float, left: bool) -> Tensor:
+    """Stack [n_i, L_i] tensors into [sum n_i, max L], padding on the left or right."""
+    width = max(t.shape[1] for t in tensors)
+    out = []
+    for t in tensors:
+        pad = width - t.shape[1]
+        out.append(torch.nn.functional.pad(t, (pad, 0) if left else (0, pad), value=value))
+    return torch.cat(out)
+
+
+@dataclass
+class RolloutBatch:
+    """B prompts x G completions.
+
+    completion_ids, completion_mask: [B*G, C] right-padded; mask is 1 up to and
+    including the EOS token. group_index: [B*G]. texts: decoded completions, EOS cut.
+    rewards: rule name -> [B*G]; reward_total and advantages: [B*G] (set after scoring).
+    """
+
+    prompts: PromptBatch
+    group_size: int
+    completion_ids: Tensor
+    completion_mask: Tensor
+    texts: list[str]
+    rewards: dict[str, Tensor] = field(default_factory=dict)
+    reward_total: Tensor | None = None
+    advantages: Tensor | None = None
+
+    @property
+    def group_index(self) -> Tensor:
+        return torch.arange(len(self.prompts)).repeat_interleave(self.group_size)
+
+    @property
+    def num_groups(self) -> int:
+        return len(self.prompts)
+
+    def row_records(self) -> list:
+        return [self.prompts.records[g] for g in self.group_index.tolist()]
+
+    def select_groups(self, groups: list[int]) -> "RolloutBatch":
+        """A new batch holding only these groups, in this order (images indexed, not redone)."""
+        G = self.group_size
+        rows = torch.tensor([g * G + i for g in groups for i in range(G)], dtype=torch.long)
+        p = self.prompts
+        pixel_values, grid = p.vision_for(groups) if groups else (p.pixel_values[:0], p.image_grid_thw[:0])
+        prompts = PromptBatch(
+            records=[p.records[g] for g in groups], input_ids=p.input_ids[groups],
+            attention_mask=p.attention_mask[groups], mm_token_type_ids=p.mm_token_type_ids[groups],
+            pixel_values=pixel_values, image_grid_thw=grid,
+            images_per_prompt=[p.images_per_prompt[g] for g in groups],
+            original_sizes=[p.original_sizes[g] for g in groups],
+            input_sizes=[p.input_sizes[g] for g in groups])
+        return RolloutBatch(
+            prompts=prompts, group_size=G, completion_ids=self.completion_ids[rows],
+            completion_mask=self.completion_mask[rows], texts=[self.texts[r] for r in rows.tolist()],
+            rewards={k: v[rows] for k, v in self.rewards.items()},
+            reward_total=None if self.reward_total is None else self.reward_total[rows],
+            advantages=None if self.advantages is None else self.advantages[rows])
+
+    @staticmethod
+    def cat(batches: list["RolloutBatch"], pad_token_id: int) -> "RolloutBatch":
+        """Concatenate batches from different rollouts (re-padding prompts and completions)."""
+        if len(batches) == 1:
+            return batches[0]
+        ps = [b.prompts for b in batches]
+        prompts = PromptBatch(
+            records=[r for p in ps for r in p.records],
+            input_ids=_pad_stack([p.input_ids for p in ps], pad_token_id, left=True),
+            attention_mask=_pad_stack([p.attention_mask for p in ps], 0, left=True),
+            mm_token_type_ids=_pad_stack([p.mm_token_type_ids for p in ps], 0, left=True),
+            pixel_values=torch.cat([p.pixel_values for p in ps]),
+            image_grid_thw=torch.cat([p.image_grid_thw for p in ps]),
+            images_per_prompt=[n for p in ps for n in p.images_per_prompt],
+            original_sizes=[s for p in ps for s in p.original_sizes],
+            input_sizes=[s for p in ps for s in p.input_sizes])
+
+        def cat_opt(tensors):
+            return None if any(t is None for t in tensors) else torch.cat(tensors)
+
+        return RolloutBatch(
+            prompts=prompts, group_size=batches[0].group_size,
+            completion_ids=_pad_stack([b.completion_ids for b in batches], pad_token_id, left=False),
+            completion_mask=_pad_stack([b.completion_mask for b in batches], 0, left=False),
+            texts=[t for b in batches for t in b.texts],
+            rewards={k: torch.cat([b.rewards[k] for b in batches]) for k in batches[0].rewards},
+            reward_total=cat_opt([b.reward_total for b in batches]),
+            advantages=cat_opt([b.advantages for b in batches]))

@@ -1,0 +1,74 @@
+"""The embedded default engine: batched sampling with transformers `generate`.
+
+G completions per prompt come from one `generate` call with num_return_sequences=G; the
+pixel values are those the collator computed once. Vision special tokens (and any
+padded-vocabulary rows) are suppressed, so a policy can never emit `<|image_pad|>`.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from ..data.collator import PromptBatch
+from .batch import RolloutBatch
+from .tokens import completion_mask, decode_completions
+
+
+class HFEngine:
+    def __init__(self, model, processor, *, max_new_tokens: int, temperature: float = 1.0,
+                 top_p: float = 1.0, top_k: int = 0, suppress_ids: list[int] = (),
+                 eos_token_ids: list[int], pad_token_id: int, batch_rows: int = 0):
+        self.model = model
+        self.tokenizer = processor.tokenizer
+        self.max_new_tokens = max_new_tokens
+        self.sampling = dict(temperature=temperature, top_p=top_p, top_k=top_k or None)
+        self.suppress_ids = list(suppress_ids)
+        self.eos_token_ids = list(eos_token_ids)
+        self.pad_token_id = pad_token_id
+        self.batch_rows = batch_rows
+
+    @torch.no_grad()
+    def _generate(self, prompts: PromptBatch, n: int, greedy: bool) -> torch.Tensor:
+        inputs = {k: v.to(self.model.device) for k, v in prompts.model_inputs().items()}
+        sampling = dict(do_sample=False) if greedy else dict(do_sample=True, **self.sampling)
+        out = self.model.generate(
+            **inputs, **sampling, num_return_sequences=n, max_new_tokens=self.max_new_tokens,
+            suppress_tokens=self.suppress_ids or None, eos_token_id=self.eos_token_ids,
+            pad_token_id=self.pad_token_id, use_cache=True)
+        return out[:, prompts.input_ids.shape[1]:].cpu()  # [B*n, C]
+
+    def generate(self, prompts: PromptBatch, n: int, greedy: bool = False) -> RolloutBatch:
+        was_training = self.model.training
+        self.model.eval()
+        try:
+            step = max(1, self.batch_rows // n) if self.batch_rows else len(prompts)
+            chunks = []
+            for start in range(0, len(prompts), step):
+                idx = list(range(start, min(start + step, len(prompts))))
+                part = prompts if len(idx) == len(prompts) else _subset(prompts, idx)
+                chunks.append(self._generate(part, n, greedy))
+        finally:
+            self.model.train(was_training)
+        width = max(c.shape[1] for c in chunks)
+        ids = torch.cat([torch.nn.functional.pad(c, (0, width - c.shape[1]), value=self.pad_token_id)
+                         for c in chunks])
+        mask = completion_mask(ids, self.eos_token_ids)
+        texts = decode_completions(self.tokenizer, ids, mask, self.eos_token_ids)
+        return RolloutBatch(prompts=prompts, group_size=n, completion_ids=ids,
+                            completion_mask=mask, texts=texts)
+
+    def load_weights(self, model) -> None:
+        self.model = model  # same module object: nothing to copy
+
+    def close(self) -> None:
+        self.model = None
+
+
+def _subset(prompts: PromptBatch, idx: list[int]) -> PromptBatch:
+    pixel_values, grid = prompts.vision_for(idx)
+    return PromptBatch(records=[prompts.records[i] for i in idx], input_ids=prompts.input_ids[idx],
+                       attention_mask=prompts.attention_mask[idx],
+                       mm_token_type_ids=prompts.mm_token_type_ids[idx], pixel_values=pixel_values,
+                       image_grid_thw=grid, images_per_prompt=[prompts.images_per_prompt[i] for i in idx],
+                       original_sizes=[prompts.original_sizes[i] for i in idx],
+                       input_sizes=[prompts.input_sizes[i] for i in idx])
