@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, NamedTuple
 
-from PIL import Image
+from PIL import Image, UnidentifiedImageError
 
 from gpg_vl.data.record import Record, RecordError, record_from_dict
 
@@ -151,6 +151,8 @@ def _decode(data: bytes) -> tuple[tuple[int, int], str]:
         with Image.open(io.BytesIO(data)) as im:
             im.load()
             return im.size, _EXT_BY_FORMAT.get(im.format or "", f".{(im.format or 'img').lower()}")
+    except UnidentifiedImageError:
+        raise Skip("undecodable image", "not a known image format") from None
     except Exception as e:  # PIL raises OSError, SyntaxError, ValueError, DecompressionBombError...
         raise Skip("undecodable image", f"{type(e).__name__}: {e}") from None
 
@@ -243,14 +245,18 @@ def _convert_row(row: Row, to_records: ToRecords, ctx: Context, summary: Summary
         for rec in records:
             record_from_dict(rec.to_json(), row.where)
     except Skip as e:
-        ctx.images.discard()
-        summary.skip(row, rid, e)
-        return
+        err = e
     except RecordError as e:
-        ctx.images.discard()
-        summary.skip(row, rid, Skip("invalid record", str(e)))
+        err = Skip("invalid record", str(e))
+    else:
+        ctx.images.commit()
+        _write(records, seen, summary, row, f)
         return
-    ctx.images.commit()
+    ctx.images.discard()
+    summary.skip(row, rid, err)
+
+
+def _write(records: list[Record], seen: set, summary: Summary, row: Row, f) -> None:
     for rec in records:
         if rec.id in seen:
             raise FatalError(f"{row.where}: duplicate record id {rec.id}")

@@ -110,7 +110,7 @@ def option_letter(index: int) -> str:
 def choice_problem(question: str, options: Sequence[str]) -> str:
     """The question followed by its lettered options, so the record is self-contained."""
     lines = [f"({option_letter(i)}) {opt}" for i, opt in enumerate(options)]
-    return "\n".join([question.strip(), "Options:", *lines])
+    return "\n".join([question.strip(), "Choices:", *lines])
 
 
 def letter_of(answer: Any, options: Sequence[str]) -> str:

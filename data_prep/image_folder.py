@@ -46,7 +46,7 @@ def sample_rows(root: Path, shots: int | None, seed: int) -> Iterator[common.Row
         files = _images(folder)
         if shots is not None and len(files) > shots:
             files = sorted(random.Random(f"{seed}:{folder.name}").sample(files, shots))
-        elif shots is not None:
+        elif shots is not None and len(files) < shots:
             print(f"note: {folder.name} has {len(files)} images, fewer than --shots {shots}", file=sys.stderr)
         for file in files:
             rel = f"{folder.name}/{file.name}"
