@@ -68,8 +68,9 @@ def _parquet_split_rows(src: Path, split: str | None) -> Iterator[Row]:
     pattern = re.compile(rf"^{re.escape(split or '')}(?:[-._]|$)")
     chosen = [f for f in files if split and (pattern.match(f.stem) or f.parent.name == split)]
     if not chosen:
-        found = sorted({re.split(r"[-._]", f.stem)[0] for f in files})
-        raise FatalError(f"{src}: no parquet files for split {split!r}; found {', '.join(found)}")
+        found = ", ".join(str(f.relative_to(src)) for f in files[:8]) + (", ..." if len(files) > 8 else "")
+        raise FatalError(f"{src}: no parquet files for split {split!r} (file name starting "
+                         f"'{split}-' / '{split}_' or folder '{split}/'); found {found}")
     index = 0
     for path in chosen:
         for row in _parquet_rows(path, start=index):
