@@ -28,10 +28,10 @@ SPECIAL_TOKENS = [
     "<|vision_end|>", "<|vision_pad|>", "<|image_pad|>", "<|video_pad|>",
 ]
 
-# Qwen2-VL's chat template, trimmed to what images + text need; same token layout.
+# Qwen2-VL's chat template, trimmed to what images + text need; same token layout, but no
+# default system turn (it would be a third of the tiny demo's prompt tokens).
 CHAT_TEMPLATE = (
     "{% for message in messages %}"
-    "{% if loop.first and message['role'] != 'system' %}<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n{% endif %}"
     "<|im_start|>{{ message['role'] }}\n"
     "{% if message['content'] is string %}{{ message['content'] }}"
     "{% else %}{% for content in message['content'] %}"
@@ -64,7 +64,7 @@ def _corpus() -> list[str]:
     return lines
 
 
-def build_tokenizer(vocab_size: int = 512):
+def build_tokenizer(vocab_size: int = 768):
     """Byte-level BPE (Qwen2's scheme) trained on the local corpus, as a Qwen2 tokenizer."""
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import PreTrainedTokenizerFast
@@ -80,6 +80,9 @@ def build_tokenizer(vocab_size: int = 512):
                                    pad_token="<|endoftext|>", padding_side="left",
                                    additional_special_tokens=SPECIAL_TOKENS[1:])
     fast.chat_template = CHAT_TEMPLATE
+    split = [w for w in _WORDS if len(fast.tokenize(w)) != 1]
+    if split:  # the demo relies on single-token answers; fail here, not in a flat reward curve
+        raise RuntimeError(f"tiny tokenizer splits {split}; raise vocab_size")
     return fast
 
 

@@ -1,0 +1,65 @@
+"""CLI: `python -m gpg_vl.train --preset NAME [key=value ...]`.
+
+    python -m gpg_vl.train --preset demo
+    python -m gpg_vl.train --preset demo optim.steps=50 log.out_dir=runs/try
+    python -m gpg_vl.train --list-presets
+    python -m gpg_vl.train --help-config
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+
+from .config import ConfigError, describe, list_presets, load_config, preset_path
+
+
+def preset_description(name: str) -> str:
+    import yaml
+
+    return (yaml.safe_load(preset_path(name).read_text()) or {}).get("description", "")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m gpg_vl.train", description=__doc__.splitlines()[0])
+    parser.add_argument("--preset", help="preset name (see --list-presets) or a YAML file")
+    parser.add_argument("--list-presets", action="store_true", help="list presets and exit")
+    parser.add_argument("--help-config", action="store_true", help="list every config key and exit")
+    parser.add_argument("--print-config", action="store_true", help="print the resolved config and exit")
+    parser.add_argument("overrides", nargs="*", help="key=value overrides, e.g. optim.lr=1e-5")
+    args = parser.parse_args(argv)
+    if args.list_presets:
+        for name in list_presets():
+            print(f"{name:24s} {preset_description(name)}")
+        return 0
+    if args.help_config:
+        print("\n".join(describe()))
+        return 0
+    try:
+        cfg = load_config(args.preset, args.overrides)
+    except ConfigError as err:
+        print(f"config error: {err}", file=sys.stderr)
+        return 2
+    if args.print_config:
+        import dataclasses
+        print(json.dumps(dataclasses.asdict(cfg), indent=2))
+        return 0
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for noisy in ("httpx", "transformers", "accelerate"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    from .data.loading import DataError
+    from .trainer import train
+
+    try:
+        result = train(cfg)
+    except DataError as err:  # bad data is the user's to fix: a clear message, not a trace
+        print(f"data error: {err}", file=sys.stderr)
+        return 2
+    print(json.dumps({k: v for k, v in result.items() if k != "last"}, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

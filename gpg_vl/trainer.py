@@ -1,0 +1,262 @@
+"""The GPG training loop: rollout -> rewards -> advantages -> loss -> one optimizer step.
+
+Read `train()` top to bottom; each stage is a named call below it. Distribution is
+accelerate's (DDP / DeepSpeed / FSDP through `accelerate launch`); the only collective
+this file adds is a sum of counts, so alpha and beta_th use GLOBAL numbers.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from contextlib import nullcontext
+from dataclasses import dataclass, field
+
+import torch
+
+from . import algos
+from .checkpoint import load_trainer_state, save_checkpoint
+from .config import Config
+from .data.collator import PromptCollator
+from .data.loading import load_records
+from .data.sampler import PromptSampler
+from .data.vision import VisionSettings
+from .forward import completion_logprobs, micro_batches
+from .metrics import MetricsLogger
+from .models import eos_token_ids, load_policy, model_family, pad_token_id, text_config
+from .resample import collect_groups
+from .rewards import RewardContext, RewardStack
+from .rollout import engine_class
+from .rollout.batch import RolloutBatch
+from .rollout.tokens import suppressed_token_ids
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Run:
+    """Everything the loop's stages share, built once by `setup`."""
+
+    cfg: Config
+    accelerator: object
+    model: torch.nn.Module
+    ref_model: torch.nn.Module | None
+    processor: object
+    optimizer: torch.optim.Optimizer
+    scheduler: object
+    engine: object
+    collator: PromptCollator
+    records: list
+    sampler: PromptSampler
+    rewards: RewardStack
+    family: str
+    suppress_ids: torch.Tensor
+    pad_id: int
+    timers: dict = field(default_factory=lambda: {"rollout": 0.0, "reward": 0.0})
+
+    def global_sum(self, value: float) -> float:
+        if self.accelerator.num_processes == 1:
+            return value
+        t = torch.tensor([float(value)], device=self.accelerator.device)
+        return self.accelerator.reduce(t, reduction="sum").item()
+
+
+def train(cfg: Config) -> dict:
+    run = setup(cfg)
+    logger = MetricsLogger(cfg.log, run.accelerator.is_main_process, cfg)
+    step, carry = resume(run)
+    probe_before = probe(run, "before")
+    for step in logger.progress(range(step, cfg.optim.steps), start=step):
+        t0 = time.perf_counter()
+        got = collect_groups(lambda: rollout_and_score(run), cfg.optim.prompts_per_step,
+                             cfg.algo.beta_th, cfg.algo.max_resample_attempts, cfg.algo.std_tol,
+                             carry, run.global_sum, run.pad_id, cfg.algo.keep_surplus)
+        carry = got.carry
+        t_collect = time.perf_counter() - t0
+        metrics = policy_update(run, got.batch, got.num_valid)
+        run.engine.load_weights(run.model)
+        metrics.update(step_metrics(run, got, t_collect, time.perf_counter() - t0))
+        logger.log(step + 1, metrics)
+        if cfg.ckpt.every and (step + 1) % cfg.ckpt.every == 0 and step + 1 < cfg.optim.steps:
+            save_checkpoint(run, step + 1, carry)
+    if cfg.ckpt.final:
+        save_checkpoint(run, cfg.optim.steps, carry)
+    summary = {"probe_before": probe_before, "probe_after": probe(run, "after")}
+    logger.close(summary)
+    run.engine.close()
+    return {**summary, "last": logger.last}
+
+
+def setup(cfg: Config) -> Run:
+    from accelerate import Accelerator
+    from accelerate.utils import set_seed
+
+    accelerator = Accelerator(cpu=not torch.cuda.is_available())
+    set_seed(cfg.seed + accelerator.process_index)  # distinct sampling per process
+    vision = VisionSettings(cfg.vision.min_pixels, cfg.vision.max_pixels)
+    records = load_data(cfg, accelerator)  # all data checks happen before the model loads
+    model, processor = load_policy(cfg.model, vision)
+    collator = PromptCollator(processor, vision, cfg.data.template, cfg.rollout.max_prompt_length)
+    collator.check_lengths(records)
+    rewards = RewardStack.from_config(cfg.rewards.weights, cfg.rewards.args)
+    suppress = suppressed_token_ids(processor.tokenizer, text_config(model).vocab_size,
+                                    cfg.rollout.suppress_tokens)
+    family = model_family(model) if cfg.rewards.model_family == "auto" else cfg.rewards.model_family
+    optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.optim.lr, betas=tuple(cfg.optim.betas),
+                                  weight_decay=cfg.optim.weight_decay)
+    scheduler = make_scheduler(optimizer, cfg.optim)
+    ref_model = load_policy(cfg.model, vision)[0].eval().requires_grad_(False) if cfg.algo.kl_beta > 0 else None
+    model, optimizer, scheduler = accelerator.prepare(model, optimizer, scheduler)
+    if ref_model is not None:
+        ref_model = ref_model.to(accelerator.device)
+    policy = accelerator.unwrap_model(model)
+    engine = engine_class(cfg.rollout.engine)(
+        policy, processor, max_new_tokens=cfg.rollout.max_new_tokens,
+        temperature=cfg.rollout.temperature, top_p=cfg.rollout.top_p, top_k=cfg.rollout.top_k,
+        suppress_ids=suppress, eos_token_ids=eos_token_ids(policy, processor.tokenizer),
+        pad_token_id=pad_token_id(processor.tokenizer), batch_rows=cfg.rollout.batch_rows)
+    sampler = PromptSampler(len(records), cfg.seed, cfg.data.shuffle, accelerator.process_index,
+                            accelerator.num_processes)
+    return Run(cfg, accelerator, model, ref_model, processor, optimizer, scheduler, engine, collator,
+               records, sampler, rewards, family, torch.tensor(suppress, dtype=torch.long),
+               pad_token_id(processor.tokenizer))
+
+
+def load_data(cfg: Config, accelerator) -> list:
+    if cfg.data.synthetic:
+        from pathlib import Path
+
+        from data_prep.synthetic import write_synthetic
+
+        path = Path(cfg.data.train)
+        with accelerator.main_process_first():
+            if accelerator.is_main_process and not path.exists():
+                write_synthetic(cfg.data.synthetic, cfg.data.synthetic_size, path.parent, path.stem, cfg.seed)
+    if not cfg.data.train:
+        raise ValueError("data.train is not set: give a JSONL file, a datasets folder or parquet")
+    return load_records(cfg.data.train, cfg.data.image_root or None, on_bad=cfg.data.on_bad_record)
+
+
+def make_scheduler(optimizer, optim):
+    def factor(step: int) -> float:
+        if step < optim.warmup_steps:
+            return (step + 1) / (optim.warmup_steps + 1)
+        if optim.schedule == "constant":
+            return 1.0
+        return max(0.0, 1.0 - (step - optim.warmup_steps) / max(1, optim.steps - optim.warmup_steps))
+
+    if optim.schedule not in ("linear", "constant"):
+        raise ValueError(f"optim.schedule {optim.schedule!r} unknown; valid: linear, constant")
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+
+
+# --- stages -----------------------------------------------------------------------------
+
+def rollout_and_score(run: Run) -> RolloutBatch:
+    """Draw B prompts, sample G completions each, score every row against its own record."""
+    t0 = time.perf_counter()
+    records = [run.records[i] for i in run.sampler.take(run.cfg.optim.prompts_per_step)]
+    batch = run.engine.generate(run.collator(records), run.cfg.rollout.group_size)
+    t1 = time.perf_counter()
+    score(run, batch)
+    run.timers["rollout"] += t1 - t0
+    run.timers["reward"] += time.perf_counter() - t1
+    return batch
+
+
+def score(run: Run, batch: RolloutBatch) -> None:
+    groups = batch.group_index.tolist()
+    ctx = RewardContext(original_sizes=[batch.prompts.original_sizes[g] for g in groups],
+                        input_sizes=[batch.prompts.input_sizes[g] for g in groups],
+                        model_family=run.family)
+    scores = run.rewards(batch.texts, batch.row_records(), ctx)
+    batch.rewards = {k: torch.tensor(v, dtype=torch.float32) for k, v in scores.items()}
+    batch.reward_total = torch.tensor(run.rewards.total(scores), dtype=torch.float32)
+
+
+def policy_update(run: Run, batch: RolloutBatch, num_valid: int) -> dict:
+    """Advantages -> loss over micro-batches -> one clipped optimizer step."""
+    cfg, acc = run.cfg, run.accelerator
+    G = batch.group_size
+    norm = "std" if cfg.algo.loss == "grpo" and cfg.algo.adv_norm == "none" else cfg.algo.adv_norm
+    batch.advantages = algos.group_advantages(batch.reward_total, G, norm)  # [B*G]
+    n_groups = run.global_sum(batch.num_groups)
+    alpha = algos.gpg_alpha(n_groups, run.global_sum(num_valid)) if cfg.algo.alpha_correction else 1.0
+    settings = algos.LossSettings(
+        aggregation=cfg.algo.aggregation, num_seqs=n_groups * G,
+        num_tokens=run.global_sum(int(batch.completion_mask.sum())), alpha=alpha,
+        clip_eps=cfg.algo.clip_eps, kl_beta=cfg.algo.kl_beta,
+        norm_const=cfg.algo.token_sum_norm or cfg.rollout.max_new_tokens)
+    loss_fn = algos.get_loss(cfg.algo.loss)
+    chunks = micro_batches(batch, cfg.optim.micro_batch_tokens)
+    timing = {"forward": 0.0, "backward": 0.0}
+    total, extra = 0.0, {}
+    for i, rows in enumerate(chunks):
+        sync = nullcontext() if i == len(chunks) - 1 else acc.no_sync(run.model)
+        with sync:
+            t0 = time.perf_counter()
+            lp, mask = completion_logprobs(run.model, batch, rows, cfg.rollout.temperature, run.suppress_ids)
+            ref = None
+            if run.ref_model is not None:
+                with torch.no_grad():
+                    ref = completion_logprobs(run.ref_model, batch, rows, cfg.rollout.temperature, run.suppress_ids)[0]
+            inputs = algos.LossInputs(lp, mask, batch.advantages[rows].to(lp.device), ref_logprobs=ref)
+            loss, extra = loss_fn(inputs, settings)
+            t1 = time.perf_counter()
+            # accelerate averages gradients over processes; the loss already uses global
+            # denominators, so scale back up to a sum.
+            acc.backward(loss * acc.num_processes)
+            timing["forward"] += t1 - t0
+            timing["backward"] += time.perf_counter() - t1
+            total += loss.item()
+    t0 = time.perf_counter()
+    grad_norm = acc.clip_grad_norm_(run.model.parameters(), cfg.optim.grad_clip) if cfg.optim.grad_clip else None
+    run.optimizer.step()
+    run.scheduler.step()
+    run.optimizer.zero_grad(set_to_none=True)
+    timing["optim"] = time.perf_counter() - t0
+    out = {"loss/policy": run.global_sum(total) / acc.num_processes, "gpg/alpha": alpha,
+           "gpg/valid_group_frac": run.global_sum(num_valid) / n_groups,
+           "optim/lr": run.scheduler.get_last_lr()[0], "train/micro_batches": len(chunks),
+           **{f"time/{k}": v for k, v in timing.items()},
+           **{f"loss/{k}": float(v) for k, v in extra.items()}}
+    if grad_norm is not None:
+        out["optim/grad_norm"] = float(grad_norm)
+    return out
+
+
+def step_metrics(run: Run, got, t_collect: float, t_step: float) -> dict:
+    """Rewards of the step's first fresh rollout (an unbiased view of the current policy)."""
+    first = got.first
+    out = {f"reward/{k}": float(v.mean()) for k, v in first.rewards.items()}
+    out["reward/total"] = float(first.reward_total.mean())
+    out["rollout/completion_len"] = float(first.completion_mask.sum(dim=1).float().mean())
+    out["gpg/resample_attempts"] = got.attempts
+    out["gpg/carried_in"] = got.carried_in
+    out["gpg/surplus_dropped"] = got.dropped
+    out["train/reward_mean"] = float(got.batch.reward_total.mean())
+    for stage in run.timers:
+        out[f"time/{stage}"], run.timers[stage] = run.timers[stage], 0.0
+    out["time/collect"] = t_collect
+    out["time/step"] = t_step
+    for name, count in run.rewards.error_counts.items():
+        out[f"reward/{name}_errors"] = count
+    return out
+
+
+def resume(run: Run) -> tuple[int, RolloutBatch | None]:
+    if not run.cfg.ckpt.resume:
+        return 0, None
+    return load_trainer_state(run, run.cfg.ckpt.resume)
+
+
+def probe(run: Run, when: str) -> dict | None:
+    """Greedy accuracy on fresh synthetic images, with image-blind and shuffled controls."""
+    if not run.cfg.probe.size or not run.accelerator.is_main_process:
+        return None
+    from .probe import run_probe
+
+    result = run_probe(run)
+    log.info("probe %s training: %s", when, result)
+    return result
