@@ -18,8 +18,7 @@ def to_record(row: dict, rid: str, ctx: common.Context) -> Record:
     count = fields.count_answer(row.get("solution"))
     problem = fields.question_part(row.get("problem"))
     image = ctx.images.add_embedded(row.get("image"))
-    return Record(id=rid, task="count", images=[image.path], problem=problem, answer=count,
-                  meta=ctx.meta(image_size=list(image.size)))
+    return ctx.record(rid, "count", image, problem, count)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -188,9 +188,16 @@ class Context:
     images: ImageStore
     args: argparse.Namespace
 
-    def meta(self, **extra: Any) -> dict[str, Any]:
-        """The meta every record carries (source, split) plus the converter's own fields."""
-        return {"source": self.source, "split": self.split, **extra}
+    def record(self, rid: str, task: str, images: StoredImage | list[StoredImage], problem: str, answer: Any,
+               choices: list[str] | None = None, /, **meta: Any) -> Record:
+        """A Record of stored images; meta holds source, split and the (first) image's [w, h], then `meta`.
+
+        Positional-only, so meta may carry keys such as `task` (CV-Bench's Count / Depth ...).
+        """
+        images = [images] if isinstance(images, StoredImage) else images
+        meta = {"source": self.source, "split": self.split, "image_size": list(images[0].size), **meta}
+        return Record(id=rid, task=task, images=[im.path for im in images], problem=problem, answer=answer,
+                      choices=choices, meta=meta)
 
 
 def parser(doc: str | None, *, split: str | None = "train", image_root: bool = False) -> argparse.ArgumentParser:

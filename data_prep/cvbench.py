@@ -29,10 +29,9 @@ def to_record(row: dict, rid: str, ctx: common.Context) -> Record:
         raise common.Skip("answer not among options", f"{raw!r} for {len(options)} options")
     question = fields.require_text(row.get("question"), "question")
     image = ctx.images.add_embedded(row.get("image"))
-    meta = ctx.meta(image_size=list(image.size), task=row.get("task"), type=row.get("type"),
-                    idx=row.get("idx"), origin=row.get("source"), filename=row.get("filename"))
-    return Record(id=rid, task="choice", images=[image.path], problem=fields.choice_problem(question, options),
-                  answer=m.group(1), choices=options, meta=meta)
+    return ctx.record(rid, "choice", image, fields.choice_problem(question, options), m.group(1), options,
+                      task=row.get("task"), type=row.get("type"), idx=row.get("idx"), origin=row.get("source"),
+                      filename=row.get("filename"))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -22,8 +22,7 @@ def to_record(row: dict, rid: str, ctx: common.Context) -> Record:
     images = [ctx.images.add_embedded(v) for v in row.get("images") or []]
     if not images:
         raise common.Skip("missing image", "empty `images` list")
-    return Record(id=rid, task="math", images=[im.path for im in images], problem=problem, answer=answer,
-                  meta=ctx.meta(image_size=list(images[0].size), source_id=row.get("id")))
+    return ctx.record(rid, "math", images, problem, answer, source_id=row.get("id"))
 
 
 def main(argv: list[str] | None = None) -> int:

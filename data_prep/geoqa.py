@@ -27,8 +27,7 @@ def to_record(row: dict, rid: str, ctx: common.Context) -> Record:
         answer = fields.answer_text(row.get("solution"))
         problem = fields.question_part(row.get("problem"))
         image = ctx.images.add_embedded(row.get("image"))
-    return Record(id=rid, task="math", images=[image.path], problem=problem, answer=answer,
-                  meta=ctx.meta(image_size=list(image.size)))
+    return ctx.record(rid, "math", image, problem, answer)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -28,8 +28,7 @@ def to_record(row: dict, rid: str, ctx: common.Context) -> Record:
     if row["label"] is None:
         raise common.Skip("missing answer", f"{row['file']} is not inside a label folder")
     image = ctx.images.add_file(ctx.args.src, row["file"])
-    return Record(id=rid, task="classification", images=[image.path], problem=ctx.args.problem,
-                  answer=row["label"], meta=ctx.meta(image_size=list(image.size), image_file=row["file"]))
+    return ctx.record(rid, "classification", image, ctx.args.problem, row["label"], image_file=row["file"])
 
 
 def display_label(folder: str) -> str:

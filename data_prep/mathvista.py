@@ -28,15 +28,14 @@ def to_record(row: dict, rid: str, ctx: common.Context) -> Record:
     multi_choice = row.get("question_type") == "multi_choice"
     letter = fields.letter_of(answer, choices) if multi_choice else None
     image = ctx.images.add_embedded(row.get("decoded_image"))
-    meta = ctx.meta(image_size=list(image.size), pid=row.get("pid"), question_type=row.get("question_type"),
-                    answer_type=row.get("answer_type"), precision=row.get("precision"), unit=row.get("unit"),
-                    answer_text=answer, query=row.get("query"), metadata=row.get("metadata"))
+    meta = dict(pid=row.get("pid"), question_type=row.get("question_type"), answer_type=row.get("answer_type"),
+                precision=row.get("precision"), unit=row.get("unit"), answer_text=answer, query=row.get("query"),
+                metadata=row.get("metadata"))
     if multi_choice:
-        return Record(id=rid, task="choice", images=[image.path], problem=fields.choice_problem(question, choices),
-                      answer=letter, choices=choices, meta=meta)
+        return ctx.record(rid, "choice", image, fields.choice_problem(question, choices), letter, choices, **meta)
     unit = row.get("unit")
     problem = f"{question} (Unit: {unit})" if unit else question
-    return Record(id=rid, task="math", images=[image.path], problem=problem, answer=answer, meta=meta)
+    return ctx.record(rid, "math", image, problem, answer, **meta)
 
 
 def main(argv: list[str] | None = None) -> int:

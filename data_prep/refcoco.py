@@ -23,10 +23,8 @@ def to_records(row: dict, rid: str, ctx: common.Context) -> list[Record]:
         expressions = expressions[:1]
     image = ctx.images.add_embedded(row.get("image"))
     box = fields.fit_box(fields.xywh_to_xyxy(row.get("bbox")), image.size)
-    meta = ctx.meta(image_size=list(image.size), question_id=row.get("question_id"),
-                    file_name=row.get("file_name"))
-    return [Record(id=f"{rid}-{k}", task="grounding", images=[image.path], problem=fields.rec_problem(expr),
-                   answer=box, meta={**meta, "expression": expr})
+    return [ctx.record(f"{rid}-{k}", "grounding", image, fields.rec_problem(expr), box,
+                       question_id=row.get("question_id"), file_name=row.get("file_name"), expression=expr)
             for k, expr in enumerate(expressions)]
 
 

@@ -30,9 +30,8 @@ def to_record(row: dict, rid: str, ctx: common.Context) -> Record:
     answer = fields.letter_of(row.get("correct_answer"), options)
     question = fields.require_text(row.get("question"), "question")
     image = ctx.images.add_embedded(images[0])
-    return Record(id=rid, task="choice", images=[image.path], problem=fields.choice_problem(question, options),
-                  answer=answer, choices=options,
-                  meta=ctx.meta(image_size=list(image.size), question_type=row.get("question_type")))
+    return ctx.record(rid, "choice", image, fields.choice_problem(question, options), answer, options,
+                      question_type=row.get("question_type"))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -18,8 +18,8 @@ SOURCE = "superclevr"
 def to_record(row: dict, rid: str, ctx: common.Context) -> Record:
     count = fields.count_answer(row.get("ground_truth"))
     image = ctx.images.add_file(ctx.args.image_root, row.get("image_path"))
-    return Record(id=rid, task="count", images=[image.path], problem=fields.question_part(row.get("question")),
-                  answer=count, meta=ctx.meta(image_size=list(image.size), image_file=row.get("image_path")))
+    problem = fields.question_part(row.get("question"))
+    return ctx.record(rid, "count", image, problem, count, image_file=row.get("image_path"))
 
 
 def main(argv: list[str] | None = None) -> int:

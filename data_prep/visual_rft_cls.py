@@ -19,8 +19,7 @@ def to_record(row: dict, rid: str, ctx: common.Context) -> Record:
     label = fields.answer_text(row.get("solution"))
     problem = fields.question_part(row.get("problem"))
     image = ctx.images.add_embedded(row.get("image"))
-    return Record(id=rid, task="classification", images=[image.path], problem=problem, answer=label,
-                  meta=ctx.meta(image_size=list(image.size)))
+    return ctx.record(rid, "classification", image, problem, label)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -27,9 +27,8 @@ def to_record(row: dict, rid: str, ctx: common.Context) -> Record:
     caption = row.get("normal_caption")
     problem = fields.rec_problem(caption) if caption else fields.question_part(row.get("problem"))
     box = fields.fit_box(row.get("solution"), image.size)
-    meta = ctx.meta(image_size=list(image.size), expression=caption, image_file=row.get("image"),
-                    dataset_name=row.get("dataset_name"), source_id=row.get("id"))
-    return Record(id=rid, task="grounding", images=[image.path], problem=problem, answer=box, meta=meta)
+    return ctx.record(rid, "grounding", image, problem, box, expression=caption, image_file=row.get("image"),
+                      dataset_name=row.get("dataset_name"), source_id=row.get("id"))
 
 
 def main(argv: list[str] | None = None, *, name: str | None = None, split: str | None = None) -> int:

@@ -162,7 +162,7 @@ def to_record(row, rid, ctx):
     if row["x"] % 2:
         raise Skip("odd", f"x={row['x']}")
     return Record(id=rid, task="count", images=["images/none.png"], problem="How many?", answer=row["x"],
-                  meta=ctx.meta())
+                  meta={"source": ctx.source, "split": ctx.split})
 
 
 def test_run_writes_jsonl_and_limits_messages(tmp_path, capsys):
