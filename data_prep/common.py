@@ -98,13 +98,17 @@ class ImageStore:
         self.new_files = 0
 
     def add_bytes(self, data: bytes) -> StoredImage:
+        return self._known[self._add(data)]
+
+    def _add(self, data: bytes) -> str:
+        """Decode new content once, queue it for writing; returns its sha1."""
         digest = hashlib.sha1(data).hexdigest()
         if digest not in self._known:
             size, ext = _decode(data)
             self._known[digest] = StoredImage(f"{IMAGE_DIR}/{digest}{ext}", size)
         if digest not in self._written:
             self._pending[digest] = data
-        return self._known[digest]
+        return digest
 
     def add_embedded(self, value: Any) -> StoredImage:
         """An HF `Image` cell as arrow gives it ({"bytes", "path"}) or raw bytes."""
@@ -125,9 +129,8 @@ class ImageStore:
             data = path.read_bytes()
         except OSError as e:
             raise Skip("missing image", f"cannot read {path}: {e.strerror}") from None
-        stored = self.add_bytes(data)
-        self._by_file[path] = Path(stored.path).stem
-        return stored
+        self._by_file[path] = self._add(data)
+        return self._known[self._by_file[path]]
 
     def commit(self) -> None:
         """Write the pending images of a row that became records (atomically, once per content)."""
