@@ -201,6 +201,11 @@ def _check_type(value: Any, tp: Any, key: str, where: str) -> Any:
         return value
     if tp is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
+    if tp is float and isinstance(value, str):  # YAML 1.1 reads 1e-6 (no dot) as a string
+        try:
+            return float(value)
+        except ValueError:
+            pass
     if origin in (typing.Union, types.UnionType):
         for arg in typing.get_args(tp):
             try:

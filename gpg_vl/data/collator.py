@@ -123,8 +123,8 @@ class PromptCollator:
             orig.append([im.size for im in opened])
             seen.append([im.size for im in resized])
         enc = self.processor(text=texts, images=images, padding=True, return_tensors="pt",
-                             images_kwargs={"min_pixels": self.vision.min_pixels,
-                                            "max_pixels": self.vision.max_pixels})
+                             images_kwargs={"size": {"shortest_edge": self.vision.min_pixels,
+                                                     "longest_edge": self.vision.max_pixels}})
         lengths = enc["attention_mask"].sum(dim=1).tolist()
         for record, n in zip(records, lengths):
             if n > self.max_prompt_length:
