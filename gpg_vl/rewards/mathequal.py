@@ -1,0 +1,184 @@
+"""Math answer equivalence: numbers first, then normalised text, then math-verify.
+
+`math_equal(pred, gold)` tries, cheapest first:
+
+1. both sides are plain numbers (`parse_number`): compare with tolerance;
+2. both sides are equal after removing spacing, `$`, `\\left`/`\\right`, degree marks;
+3. math-verify (sympy) symbolic equivalence, e.g. `2 \\sqrt { 221 }` vs `\\sqrt{884}`.
+
+Step 3 is the only one whose time is not bounded by input length, so it is fenced:
+- `sympy_safe` refuses input sympy could turn into one huge C-level computation that no
+  timeout can interrupt (power towers `9**9**9**9`, `10^{10^{10}}`, big exponents,
+  factorials of big numbers), and anything longer than MAX_SYMPY_CHARS;
+- math-verify's own timeouts are off (they use whole-second `signal.alarm`, which fails
+  outside the main thread); instead all of step 3 runs under `guard.deadline`, which
+  works in any thread (see guard.py). On timeout the answer is simply not equal.
+Parsed expressions are cached (gold answers repeat every epoch, and a group's G
+completions often repeat).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from functools import lru_cache
+from typing import Any
+
+from .guard import DeadlineExceeded, deadline
+from .numbers import numbers_equal, parse_number
+
+MAX_SYMPY_CHARS = 200
+MATH_TIMEOUT_S = 0.3
+"""Budget for step 3 per call; with the caps above the slowest call stays under 0.5 s."""
+MAX_EXPONENT_PRODUCT = 10_000
+MAX_NESTING = 8
+
+_POWER = re.compile(r"\^|\*\*|\\?exp\b")
+_LITERAL = re.compile(r"\d+(?:\.\d*)?(?:[eE][-+]?\d+)?", re.ASCII)
+_FAST_GROWTH = re.compile(r"!|binom|choose|gamma|factorial|fib|Gamma", re.IGNORECASE)
+_CANON = re.compile(r"\s+|\$|\\left|\\right|\\[,;!: ]|\^\s*\{?\s*\\circ\s*\}?|°|\\circ|\\degree")
+
+
+def canonical_math(text: str) -> str:
+    """Text with spacing and presentation-only markup removed, for exact comparison."""
+    return _CANON.sub("", text).replace("\\dfrac", "\\frac").replace("\\tfrac", "\\frac")
+
+
+def _group_end(s: str, start: int) -> int:
+    """Index just past the bracket group opening at s[start] (or len(s) if unbalanced)."""
+    depth = 0
+    for k in range(start, len(s)):
+        if s[k] in "{([":
+            depth += 1
+        elif s[k] in "})]":
+            depth -= 1
+            if depth == 0:
+                return k + 1
+    return len(s)
+
+
+def _exponent_span(s: str, k: int) -> tuple[int, int]:
+    """(start, end) of the operand that follows a power operator ending at index k."""
+    while k < len(s) and s[k] == " ":
+        k += 1
+    if k < len(s) and s[k] in "{([":
+        return k, _group_end(s, k)
+    token = re.compile(r"\\[a-zA-Z]+|[-+]?[0-9.]+(?:[eE][-+]?\d+)?|.", re.S).match(s, k)
+    return k, token.end() if token else k
+
+
+def _max_depth(s: str) -> int:
+    depth = deepest = 0
+    for ch in s:
+        if ch in "{([":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch in "})]":
+            depth -= 1
+    return deepest
+
+
+def sympy_safe(text: str) -> bool:
+    """Whether `text` is small and tame enough to hand to sympy.
+
+    Quotes and chat-template tags never occur in maths (they are JSON or markup). Every power's exponent must be free of further powers (no towers), not be followed by
+    another power (`a^b^c`), and the product of all numeric literals in all exponents must
+    stay under MAX_EXPONENT_PRODUCT. Factorial-like operators only with <= 3-digit numbers.
+    """
+    if len(text) > MAX_SYMPY_CHARS or '"' in text or "<|" in text or "</" in text:
+        return False
+    if _max_depth(text) > MAX_NESTING:
+        return False
+    if _FAST_GROWTH.search(text) and re.search(r"\d{4}", text):
+        return False
+    product = 1.0
+    for op in _POWER.finditer(text):
+        start, end = _exponent_span(text, op.end())
+        exponent = text[start:end]
+        if _POWER.search(exponent) or _POWER.match(text[end:].lstrip()):
+            return False
+        for literal in _LITERAL.findall(exponent):
+            product *= max(float(literal), 1.0)
+        if product > MAX_EXPONENT_PRODUCT:
+            return False
+    return True
+
+
+class _QuietTimeoutWarning(logging.Filter):
+    """math-verify warns that its timeouts are off; ours (guard.deadline) are on."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("Timeout is disabled")
+
+
+@lru_cache(maxsize=1)
+def _math_verify() -> tuple[Any, Any]:
+    """Import math-verify on first use (it pulls in sympy: ~0.5 s) and warm it up."""
+    from math_verify import parse, verify
+
+    for name in ("math_verify.parser", "math_verify.grader"):
+        logging.getLogger(name).addFilter(_QuietTimeoutWarning())
+    verify(parse("$\\frac{1}{2}$", parsing_timeout=None), parse("$0.5$", parsing_timeout=None),
+           timeout_seconds=None)
+    return parse, verify
+
+
+_COMMAND = re.compile(r"\\[a-zA-Z]+")
+_WORD = re.compile(r"[a-zA-Z]{4,}")
+_FUNCTION_WORDS = {"sqrt", "sinh", "cosh", "tanh", "arcsin", "arccos", "arctan", "infty",
+                   "frac", "log", "ln", "exp", "cdot", "times"}
+
+
+def _as_latex(text: str) -> str:
+    """math-verify only reads LaTeX between delimiters: a bare expression gets `$...$`.
+
+    Text with words in it ("x = 5 square units", "so the answer is 5") goes in as it is,
+    and math-verify extracts what it can from the prose.
+    """
+    if "$" in text or "\\boxed" in text or "\\(" in text or "\\[" in text:
+        return text
+    words = set(_WORD.findall(_COMMAND.sub(" ", text))) - _FUNCTION_WORDS
+    return text if words else f"${text}$"
+
+
+@lru_cache(maxsize=8192)
+def _parsed(text: str) -> tuple[Any, ...]:
+    parse, _ = _math_verify()
+    return tuple(parse(_as_latex(text), parsing_timeout=None))
+
+
+def symbolic_equal(pred: str, gold: str, timeout_s: float = MATH_TIMEOUT_S) -> bool:
+    """math-verify equivalence under a deadline; False when unsafe, unparsable or slow."""
+    if not (sympy_safe(pred) and sympy_safe(gold)):
+        return False
+    _math_verify()  # import and warm up outside the deadline (once per process)
+    return _symbolic_equal_cached(pred, gold, timeout_s)
+
+
+@lru_cache(maxsize=16384)
+def _symbolic_equal_cached(pred: str, gold: str, timeout_s: float) -> bool:
+    """Cached, timeouts included: text that needed the whole budget once will again."""
+    _, verify = _math_verify()
+    try:
+        with deadline(timeout_s):
+            gold_expr, pred_expr = _parsed(gold), _parsed(pred)
+            if not gold_expr or not pred_expr:
+                return False
+            return bool(verify(list(gold_expr), list(pred_expr), timeout_seconds=None))
+    except (DeadlineExceeded, Exception):
+        return False
+
+
+def math_equal(pred: str, gold: Any, rel_tol: float = 1e-6, precision: int | None = None,
+               timeout_s: float = MATH_TIMEOUT_S) -> bool:
+    """Whether answer `pred` equals `gold` (a number or loose LaTeX); see module docstring."""
+    gold_text = str(gold).strip()
+    pred = pred.strip()
+    if not pred or not gold_text:
+        return False
+    a, b = parse_number(pred), parse_number(gold_text)
+    if a is not None and b is not None:
+        return numbers_equal(a, b, rel_tol, precision)
+    if canonical_math(pred) == canonical_math(gold_text):
+        return True
+    return symbolic_equal(pred, gold_text, timeout_s)
