@@ -137,25 +137,21 @@ _LETTER_PAREN = re.compile(r"\(([A-Z])\)")
 def choice_letter(text: str, choices: list[str] | None = None) -> str | None:
     """The option letter `text` commits to, or None.
 
-    In order: the text IS a letter (`B`, `(B)`, `B.`, `B) 102`, `(B) 102`); the text equals
-    an option's text; one distinct letter after "answer/option/choice (is)"; one distinct
-    parenthesised letter. Several distinct letters (hedging) give None. Letters beyond the
-    number of choices are ignored.
+    Candidates: the text opens with a letter (`B`, `(B)`, `B.`, `B) 102`, `(B) 102`); the
+    text equals an option's text; letters after "answer/option/choice (is)"; parenthesised
+    letters. It commits when the candidates name exactly one letter; several distinct
+    letters ("A or B", "(A) (B)") are hedging and give None. Letters beyond the number of
+    choices are ignored.
     """
     text = clip_text(text).strip()
     valid = string.ascii_uppercase[:len(choices)] if choices else string.ascii_uppercase
-    alone = _LETTER_ALONE.fullmatch(text[:MAX_TEXT_CHARS])
+    letters = {m for p in (_LETTER_PHRASE, _LETTER_PAREN) for m in p.findall(text) if m in valid}
+    alone = _LETTER_ALONE.fullmatch(text)
     if alone:
         letter = (alone.group(1) or alone.group(2)).upper()
         if letter in valid and (alone.group(1) or alone.group(2).isupper() or len(text) <= 2):
-            return letter
-    if choices:
+            letters.add(letter)
+    if not letters and choices:
         norm = normalize_label(text)
-        hits = [valid[k] for k, c in enumerate(choices) if normalize_label(c) == norm]
-        if len(hits) == 1:
-            return hits[0]
-    for pattern in (_LETTER_PHRASE, _LETTER_PAREN):
-        letters = {m for m in pattern.findall(text) if m in valid}
-        if len(letters) == 1:
-            return letters.pop()
-    return None
+        letters = {valid[k] for k, c in enumerate(choices) if normalize_label(c) == norm}
+    return letters.pop() if len(letters) == 1 else None

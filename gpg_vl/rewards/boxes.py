@@ -26,13 +26,14 @@ import re
 from typing import Callable
 
 from .context import Size
+from .numbers import NUMBER_PATTERN
 
 Box = list[float]
 
 MAX_BOXES = 100
 """More boxes than this in one answer is a flood, not a detection (scored 0)."""
 
-_N = r"([-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?)"
+_N = f"({NUMBER_PATTERN})"
 _SEP = r"\s*,\s*"
 _LIST4 = r"[\[(]\s*" + _SEP.join([_N] * 4) + r"\s*[\])]"
 _POINT = r"\(\s*" + _N + _SEP + _N + r"\s*\)"

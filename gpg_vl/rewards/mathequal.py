@@ -25,7 +25,7 @@ from functools import lru_cache
 from typing import Any
 
 from .guard import DeadlineExceeded, deadline
-from .numbers import numbers_equal, parse_number
+from .numbers import numbers_equal, parse_number, strip_decorations
 
 MAX_SYMPY_CHARS = 200
 MATH_TIMEOUT_S = 0.3
@@ -35,13 +35,15 @@ MAX_NESTING = 8
 
 _POWER = re.compile(r"\^|\*\*|\\?exp\b")
 _LITERAL = re.compile(r"\d+(?:\.\d*)?(?:[eE][-+]?\d+)?", re.ASCII)
-_FAST_GROWTH = re.compile(r"!|binom|choose|gamma|factorial|fib|Gamma", re.IGNORECASE)
-_CANON = re.compile(r"\s+|\$|\\left|\\right|\\[,;!: ]|\^\s*\{?\s*\\circ\s*\}?|°|\\circ|\\degree")
+_FAST_GROWTH = re.compile(r"!|binom|choose|gamma|factorial|fib", re.IGNORECASE)
+_OPERAND = re.compile(r"\\[a-zA-Z]+|[-+]?[0-9.]+(?:[eE][-+]?\d+)?|.", re.S)
+_SPACE = re.compile(r"\s+")
 
 
 def canonical_math(text: str) -> str:
-    """Text with spacing and presentation-only markup removed, for exact comparison."""
-    return _CANON.sub("", text).replace("\\dfrac", "\\frac").replace("\\tfrac", "\\frac")
+    """Text without spacing and presentation-only markup, for exact comparison."""
+    text = _SPACE.sub("", strip_decorations(text))
+    return text.replace("\\dfrac", "\\frac").replace("\\tfrac", "\\frac")
 
 
 def _group_end(s: str, start: int) -> int:
@@ -63,7 +65,7 @@ def _exponent_span(s: str, k: int) -> tuple[int, int]:
         k += 1
     if k < len(s) and s[k] in "{([":
         return k, _group_end(s, k)
-    token = re.compile(r"\\[a-zA-Z]+|[-+]?[0-9.]+(?:[eE][-+]?\d+)?|.", re.S).match(s, k)
+    token = _OPERAND.match(s, k)
     return k, token.end() if token else k
 
 

@@ -21,10 +21,18 @@ MAX_NUMBER_CHARS = 64
 MAX_COUNT_CHARS = 2_000
 MAX_COUNT = 10**9
 
-_NUM = r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d{1,4})?"
+NUMBER_PATTERN = r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d{1,4})?"
+"""A decimal number as models write it (sign, decimals, short exponent); ASCII digits."""
+_NUM = NUMBER_PATTERN
 _TEXT = re.compile(r"\\(?:text|mathrm|mbox|textbf)\s*\{([^{}]*)\}")
-_STRIP = re.compile(r"\$|\\[,;!: ]|~|\\left|\\right|\\%|%|°|\^\s*\{?\s*\\circ\s*\}?|\\circ"
-                    r"|\\degree")
+_DECORATION = re.compile(r"\$|\\[,;!: ]|~|\\left|\\right|\\%|%|°|\^\s*\{?\s*\\circ\s*\}?"
+                         r"|\\circ|\\degree")
+
+
+def strip_decorations(text: str) -> str:
+    """Remove presentation-only markup: `$`, LaTeX spacing, `\\left`/`\\right`, `~`,
+    degree marks and percent signs ("$45^{\\circ}$" -> "45")."""
+    return _DECORATION.sub("", text)
 _THOUSANDS = re.compile(r"(?<=\d),(?=\d{3}(?:\D|$))")
 _LEAD = re.compile(r"^[a-zA-Z]\s*=\s*")
 _PLAIN = re.compile(rf"({_NUM})\s*(?:([a-zA-Z]{{1,12}})(?:\^?\{{?[23]\}}?)?\.?)?", re.ASCII)
@@ -39,7 +47,7 @@ def parse_number(text: str) -> float | None:
     """The single finite number `text` states, or None (see module docstring)."""
     if not isinstance(text, str) or len(text) > MAX_NUMBER_CHARS:
         return None
-    s = _STRIP.sub("", _TEXT.sub(r" \1", text)).strip().rstrip(".")
+    s = strip_decorations(_TEXT.sub(r" \1", text)).strip().rstrip(".")
     s = _LEAD.sub("", _THOUSANDS.sub("", s)).strip()
     value = None
     plain = _PLAIN.fullmatch(s)
