@@ -12,6 +12,9 @@ regex): the text starts with `<think>`, ends with `</answer>`, and the first
 `format_boxed` scores 1.0 for `<think>...</think>` followed by text containing a
 non-empty, balanced `\\boxed{...}` (the boxed-math prompt style), else 0.0.
 
+Before matching, the completion is stripped of surrounding whitespace and of trailing
+end-of-turn markers (`<|im_end|>`, `<|endoftext|>`), which appear when a completion is
+decoded without skipping special tokens and would otherwise zero every format reward.
 Completions longer than MAX_TEXT_CHARS score 0 (runaway output is not well formatted).
 """
 
@@ -28,13 +31,28 @@ FORMAT_PATTERN = r"<think>.*?</think>\s*<answer>.*?</answer>"
 """The layout, as a regex (documentation and the equivalence test; not used to score)."""
 
 _THINK_THEN_ANSWER = re.compile(r"</think>\s*<answer>")
+_END_MARKERS = ("<|im_end|>", "<|endoftext|>")
+
+
+def _trimmed(text: str) -> str:
+    """`text` without surrounding whitespace and trailing end-of-turn markers (linear:
+    the end index moves back, nothing is copied until the end)."""
+    s = text.strip()
+    end = len(s)
+    while True:
+        marker = next((m for m in _END_MARKERS if s.endswith(m, 0, end)), None)
+        if marker is None:
+            return s[:end]
+        end -= len(marker)
+        while end and s[end - 1].isspace():
+            end -= 1
 
 
 def format_ok(text: str) -> bool:
-    """Whether `text` (stripped) fullmatches FORMAT_PATTERN with DOTALL, in linear time."""
+    """Whether `text` (trimmed) fullmatches FORMAT_PATTERN with DOTALL, in linear time."""
     if not isinstance(text, str) or len(text) > MAX_TEXT_CHARS:
         return False
-    s = text.strip()
+    s = _trimmed(text)
     if not (s.startswith("<think>") and s.endswith("</answer>")):
         return False
     middle = _THINK_THEN_ANSWER.search(s, len("<think>"))
@@ -45,7 +63,7 @@ def format_boxed_ok(text: str) -> bool:
     """Whether `text` is `<think>...</think>` then text containing a non-empty \\boxed{}."""
     if not isinstance(text, str) or len(text) > MAX_TEXT_CHARS:
         return False
-    s = text.strip()
+    s = _trimmed(text)
     close = s.find("</think>", len("<think>"))
     if not s.startswith("<think>") or close < 0:
         return False

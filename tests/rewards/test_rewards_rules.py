@@ -24,6 +24,7 @@ def score(rule, text, record, ctx=CTX, **options):
     ("<think>The flower has five pink petals.</think> <answer>pink primrose</answer>", 1.0),
     ("<think>\nTwo cubes, one sphere.\n</think>\n<answer> 3 </answer>\n", 1.0),
     ("<think></think><answer></answer>", 1.0),
+    ("<think>a</think><answer>3</answer><|im_end|>", 1.0),         # decoded with special tokens
     ("<answer>3</answer>", 0.0),                                     # no reasoning
     ("<think>3 objects</think>", 0.0),                                # no answer
     ("<think>a</think><answer>3</answer> extra text", 0.0),           # trailing text
