@@ -5,7 +5,9 @@
 Completions are written the way Qwen2-VL / Qwen2.5-VL write them (box tokens, JSON with
 bbox_2d, R1-style <think>/<answer>), all distinct, so caches only help where answers
 really repeat. `answer_match` is measured on a task mix and per task; its math rows show
-the fast paths (plain numbers, identical LaTeX) and the math-verify path separately.
+the fast paths (plain numbers, identical LaTeX) and the math-verify path separately:
+every answer distinct (worst case), and grouped as in GPG (8 completions per prompt,
+few distinct answers, so the parse cache helps).
 The first math-verify use imports sympy (~0.5 s); it is done before timing.
 """
 
@@ -60,7 +62,8 @@ def grounding_items(n, rng):
 def answer_items(n, rng):
     """{task: [(completion, record)]}, n in all, spread over the answer_match branches."""
     labels = ["pink primrose", "737-200", "abyssinian", "sunflower", "red"]
-    out = {"choice": [], "classification": [], "count": [], "math_number": [], "math_latex": []}
+    out = {"choice": [], "classification": [], "count": [], "math_number": [], "math_latex": [],
+           "math_latex_grouped": []}
     for k in range(n):
         kind = list(out)[k % len(out)]
         think = f"<think>Step {k}: reasoning about the figure.</think>"
@@ -81,9 +84,14 @@ def answer_items(n, rng):
             gold = rng.randint(1, 999)
             out[kind].append((f"{think}<answer>{rng.choice([gold, gold + 1])}°</answer>",
                               _rec("math", f"{gold}°")))
-        else:  # LaTeX needing math-verify: sqrt(4 a^2 b) vs a sqrt(4 b) ... all distinct
+        elif kind == "math_latex":  # LaTeX needing math-verify, every answer distinct
             a, b = rng.randint(2, 30), rng.randint(2, 400) + k
             pred = rng.choice([f"\\sqrt{{{a * a * b}}}", f"{a}\\sqrt{{{b + 1}}}"])
+            out[kind].append((f"{think}<answer>${pred}$</answer>", _rec("math", f"{a} \\sqrt {{ {b} }}")))
+        else:  # the same, as GPG groups: 8 completions per prompt, 3 distinct answers
+            prompt = k // (8 * len(out))
+            a, b = 2 + prompt % 29, 2 + prompt
+            pred = rng.choice([f"\\sqrt{{{a * a * b}}}", f"{a}\\sqrt{{{b + 1}}}", f"{a + 1}\\sqrt{{{b}}}"])
             out[kind].append((f"{think}<answer>${pred}$</answer>", _rec("math", f"{a} \\sqrt {{ {b} }}")))
     return out
 
@@ -138,10 +146,10 @@ def main():
     args = parser.parse_args()
     results = run(args.n, args.batch, args.seed)
     print(f"iou and answer_match[mix]: {args.n} completions each; answer_match[task]: "
-          f"{args.n // 5} each; batches of {args.batch}; "
+          f"{args.n // 6} each; batches of {args.batch}; "
           f"python {platform.python_version()} on {platform.machine()}")
     for name, per_s in results.items():
-        print(f"  {name:28s} {per_s:12,.0f} completions/s")
+        print(f"  {name:34s} {per_s:12,.0f} completions/s")
     if args.json:
         args.json.write_text(json.dumps({"n": args.n, "batch": args.batch, "per_second": results},
                                         indent=2) + "\n")
