@@ -192,7 +192,7 @@ def test_preset_rewards_rank_correct_above_wrong(name, converted):
     records = load_records(converted[name])
     if name == "sat_cvbench":
         record = records[0]
-        assert record.answer == "D" and record.choices[3] == "above"  # the converter's seeded shuffle
+        assert record.choices["ABCD".index(record.answer)] == "above"  # options shuffled, answer a letter
         cases = sat_cases(record)
     else:
         index, cases = REWARD_CASES[name]
@@ -291,6 +291,8 @@ def test_preset_trains_two_steps_on_its_converted_data(name, converted, tiny_qwe
         for rule in cfg.rewards.weights:
             assert 0.0 <= m[f"reward/{rule}"] <= (2.0 if rule == "giou" else 1.0), (name, rule, m)
             assert m[f"reward/{rule}_errors"] == 0
-        assert m["gpg/resample_attempts"] >= 1 and m["optim/lr"] < 1e-6
+        assert m["gpg/resample_attempts"] >= 1
+    # lr 1e-6 decays linearly to 0 over optim.steps=2, with no warm-up
+    assert [m["optim/lr"] for m in lines] == pytest.approx([5e-7, 0.0])
     saved = yaml.safe_load((out / "config.yaml").read_text())
     assert saved["preset"] == name and saved["rewards"]["weights"] == cfg.rewards.weights
