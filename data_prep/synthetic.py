@@ -42,7 +42,7 @@ def make_record(task: str, index: int, rng: random.Random, image_dir: Path, spli
         canvas = 56
         image = Image.new("RGB", (canvas, canvas), (245, 245, 245))
         color = rng.choice(sorted(COLORS))
-        box = _draw_shape(ImageDraw.Draw(image), rng, canvas, rng.randint(18, 40), COLORS[color])
+        box = _draw_shape(ImageDraw.Draw(image), rng, canvas, rng.randint(28, 48), COLORS[color])
         problem, answer, rtask = "What color is the shape? Answer with one word.", color, "classification"
         meta = {"box": box}
     elif task == "count":

@@ -75,7 +75,7 @@ def train(cfg: Config) -> dict:
         carry = got.carry
         t_collect = time.perf_counter() - t0
         metrics = policy_update(run, got.batch, got.num_valid)
-        run.engine.load_weights(run.model)
+        run.engine.load_weights(run.accelerator.unwrap_model(run.model))
         metrics.update(step_metrics(run, got, t_collect, time.perf_counter() - t0))
         logger.log(step + 1, metrics)
         if cfg.ckpt.every and (step + 1) % cfg.ckpt.every == 0 and step + 1 < cfg.optim.steps:

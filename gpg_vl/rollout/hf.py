@@ -32,10 +32,11 @@ class HFEngine:
         inputs = {k: v.to(self.model.device) for k, v in prompts.model_inputs().items()}
         sampling = dict(do_sample=False) if greedy else dict(do_sample=True, **self.sampling)
         out = self.model.generate(
-            **inputs, **sampling, num_return_sequences=n, max_new_tokens=self.max_new_tokens,
-            suppress_tokens=self.suppress_ids or None, eos_token_id=self.eos_token_ids,
-            pad_token_id=self.pad_token_id, use_cache=True)
-        return out[:, prompts.input_ids.shape[1]:].cpu()  # [B*n, C]
+            **inputs, **sampling, num_return_sequences=1 if greedy else n,
+            max_new_tokens=self.max_new_tokens, suppress_tokens=self.suppress_ids or None,
+            eos_token_id=self.eos_token_ids, pad_token_id=self.pad_token_id, use_cache=True)
+        out = out[:, prompts.input_ids.shape[1]:].cpu()  # [B*n, C]
+        return out.repeat_interleave(n, dim=0) if greedy else out  # greedy rows are identical
 
     def generate(self, prompts: PromptBatch, n: int, greedy: bool = False) -> RolloutBatch:
         was_training = self.model.training

@@ -1,0 +1,84 @@
+"""HF rollout: masks, suppressed tokens, prompt-major groups, rows aligned with their records."""
+
+import pytest
+import torch
+
+from gpg_vl.data.collator import PromptCollator
+from gpg_vl.data.loading import load_records
+from gpg_vl.data.vision import VisionSettings
+from gpg_vl.forward import completion_logprobs
+from gpg_vl.models import eos_token_ids, pad_token_id
+from gpg_vl.rollout import engine_class
+from gpg_vl.rollout.tokens import completion_mask, suppressed_token_ids
+
+
+def test_completion_mask_keeps_first_eos_and_nothing_after():
+    ids = torch.tensor([[5, 2, 0, 2], [5, 6, 7, 8], [2, 0, 0, 0], [9, 3, 2, 2]])
+    assert completion_mask(ids, [2]).tolist() == [[1, 1, 0, 0], [1, 1, 1, 1], [1, 0, 0, 0], [1, 1, 1, 0]]
+    assert completion_mask(ids, [2, 3]).tolist()[3] == [1, 1, 0, 0]
+
+
+def make_engine(policy, max_new_tokens=6, suppress=True):
+    model, processor = policy
+    ids = suppressed_token_ids(processor.tokenizer, model.config.text_config.vocab_size) if suppress else []
+    engine = engine_class("hf")(model, processor, max_new_tokens=max_new_tokens, suppress_ids=ids,
+                                eos_token_ids=eos_token_ids(model, processor.tokenizer),
+                                pad_token_id=pad_token_id(processor.tokenizer))
+    return engine, ids
+
+
+@pytest.fixture
+def prompts(policy, mixed_size_jsonl):
+    collate = PromptCollator(policy[1], VisionSettings(max_pixels=200 * 28 * 28), max_prompt_length=512)
+    return collate(load_records(mixed_size_jsonl))
+
+
+def test_vision_tokens_never_sampled_even_when_favoured(policy, prompts):
+    model, processor = policy
+    image_pad = processor.tokenizer.convert_tokens_to_ids("<|image_pad|>")
+
+    def favour_image_pad(module, inputs, output):  # make <|image_pad|> the likeliest token
+        output[..., image_pad] += 50.0
+        return output
+
+    handle = model.lm_head.register_forward_hook(favour_image_pad)
+    try:
+        torch.manual_seed(0)
+        free, _ = make_engine(policy, suppress=False)
+        assert (free.generate(prompts, 2).completion_ids == image_pad).float().mean() > 0.9
+        engine, suppressed = make_engine(policy)
+        batch = engine.generate(prompts, 4)
+    finally:
+        handle.remove()
+    assert image_pad in suppressed
+    assert not torch.isin(batch.completion_ids, torch.tensor(suppressed)).any()
+
+
+def test_groups_are_prompt_major_and_match_single_prompt_generation(policy, prompts):
+    engine, ids = make_engine(policy, max_new_tokens=4)
+    batch = engine.generate(prompts, 3, greedy=True)
+    assert batch.completion_ids.shape[0] == 12 and batch.group_index.tolist() == [0, 0, 0, 1, 1, 1, 2, 2, 2, 3, 3, 3]
+    assert [r.id for r in batch.row_records()] == ["r0"] * 3 + ["r1"] * 3 + ["r2"] * 3 + ["r3"] * 3
+    for g in range(4):  # row r continues ITS prompt: same greedy tokens as generating that prompt alone
+        alone = engine.generate(batch.select_groups([g]).prompts, 1, greedy=True)
+        n = int(alone.completion_mask[0].sum())
+        for r in range(3 * g, 3 * g + 3):
+            assert batch.completion_ids[r, :n].tolist() == alone.completion_ids[0, :n].tolist()
+    # the training forward sees each row with its own prompt: batched == per-group log-probs
+    lp, mask = completion_logprobs(policy[0], batch, list(range(12)), suppress_ids=torch.tensor(ids))
+    for g in (1, 3):
+        sub = batch.select_groups([g])
+        lp_g, _ = completion_logprobs(policy[0], sub, [0, 1, 2], suppress_ids=torch.tensor(ids))
+        assert torch.allclose(lp[3 * g:3 * g + 3] * mask[3 * g:3 * g + 3], lp_g * mask[3 * g:3 * g + 3], atol=1e-5)
+
+
+def test_cat_and_select_keep_rows_with_their_prompts(policy, prompts):
+    engine, _ = make_engine(policy, max_new_tokens=3)
+    a = engine.generate(prompts, 2)
+    b = engine.generate(prompts.__class__(**{**prompts.__dict__, "_patch_slices": [], "_image_slices": []}), 2)
+    merged = a.cat([a.select_groups([3, 1]), b.select_groups([0])], pad_token_id(policy[1].tokenizer))
+    assert [r.id for r in merged.prompts.records] == ["r3", "r1", "r0"]
+    assert merged.prompts.images_per_prompt == [2, 1, 1]
+    assert merged.texts == [a.texts[6], a.texts[7], a.texts[2], a.texts[3], b.texts[0], b.texts[1]]
+    pixels, grid = merged.prompts.vision_for([0])
+    assert torch.equal(pixels, prompts.vision_for([3])[0]) and torch.equal(grid, prompts.image_grid_thw[3:5])

@@ -1,0 +1,102 @@
+"""The real CLI on the tiny model: parameters change, metrics and checkpoints are written,
+bad data stops the run before any model work, and 2 processes stay in lock-step."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+ROOT = Path(__file__).resolve().parents[1]
+PLUGIN = "tests/plugins/toy_rewards.py:distinct_chars"
+
+
+def cli(*args, cwd=ROOT, env=None, timeout=600):
+    return subprocess.run([sys.executable, "-m", "gpg_vl.train", *args], cwd=cwd, capture_output=True,
+                          text=True, timeout=timeout, env={**os.environ, **(env or {})})
+
+
+def small_run(model: Path, out: Path, steps: int = 3) -> list[str]:
+    return ["--preset", "demo", f"model.path={model}", f"data.train={out}/data/train.jsonl",
+            "data.synthetic_size=32", f"optim.steps={steps}", "optim.prompts_per_step=4",
+            "rollout.group_size=4", "rollout.max_new_tokens=4", "probe.size=8", f"log.out_dir={out}",
+            f"rewards.weights={{'{PLUGIN}': 1.0, answer_match: 0.5}}", "log.progress=false",
+            "algo.beta_th=0.5", "algo.max_resample_attempts=2"]
+
+
+def test_cli_trains_and_every_parameter_changes(tiny_qwen2_vl, tmp_path):
+    out = tmp_path / "run"
+    result = cli(*small_run(tiny_qwen2_vl, out))
+    assert result.returncode == 0, result.stderr[-3000:]
+    lines = [json.loads(l) for l in (out / "metrics.jsonl").read_text().splitlines()]
+    assert [l["step"] for l in lines] == [1, 2, 3]
+    for key in (f"reward/{PLUGIN}", "reward/answer_match", "reward/total", "loss/policy", "gpg/alpha",
+                "gpg/valid_group_frac", "gpg/resample_attempts", "rollout/completion_len",
+                "time/rollout", "time/reward", "time/forward", "time/backward", "time/optim"):
+        assert key in lines[-1], key
+    assert all(l["gpg/alpha"] == pytest.approx(1 / l["gpg/valid_group_frac"]) for l in lines if l["gpg/valid_group_frac"])
+    assert list((out / "tb").iterdir()), "no TensorBoard events"
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["probe_before"]["n"] == 8 and 0 <= summary["probe_after"]["accuracy"] <= 1
+    before = load_file(tiny_qwen2_vl / "model.safetensors")
+    after = load_file(out / "checkpoint-3" / "model.safetensors")
+    assert before.keys() == after.keys()
+    unchanged = [k for k in before if torch.equal(before[k], after[k])]
+    assert not unchanged, f"parameters that did not change: {unchanged}"
+    assert (out / "checkpoint-3" / "trainer_state.pt").exists()
+    assert (out / "reward_curve.png").exists()
+
+
+def test_resume_continues_exactly(tiny_qwen2_vl, tmp_path):
+    full, part = tmp_path / "full", tmp_path / "part"
+    assert cli(*small_run(tiny_qwen2_vl, full, 4), "ckpt.every=2", "probe.size=0").returncode == 0
+    assert cli(*small_run(tiny_qwen2_vl, part, 2), "probe.size=0", f"data.train={full}/data/train.jsonl",
+               "optim.steps=2").returncode == 0
+    # the 2-step run saved checkpoint-2 at its end; resume it to step 4 with the 4-step schedule
+    r = cli(*small_run(tiny_qwen2_vl, part, 4), "probe.size=0", f"data.train={full}/data/train.jsonl",
+            f"model.path={part}/checkpoint-2", f"ckpt.resume={part}/checkpoint-2")
+    assert r.returncode == 0, r.stderr[-3000:]
+    ref = [json.loads(l) for l in (full / "metrics.jsonl").read_text().splitlines()]
+    got = [json.loads(l) for l in (part / "metrics.jsonl").read_text().splitlines()]
+    assert [g["step"] for g in got] == [1, 2, 3, 4]
+    for a, b in zip(ref, got):
+        assert a["reward/total"] == pytest.approx(b["reward/total"], abs=1e-6)
+        assert a["loss/policy"] == pytest.approx(b["loss/policy"], abs=1e-5)
+
+
+def test_bad_data_fails_before_model_work(tiny_qwen2_vl, tmp_path):
+    data = tmp_path / "d.jsonl"
+    data.write_text(json.dumps({"id": "a", "task": "classification", "images": ["missing.png"],
+                                "problem": "What color?", "answer": "red"}) + "\n")
+    r = cli("--preset", "demo", f"model.path={tmp_path}/no-model-needed", "model.build_tiny=''",
+            f"data.train={data}", "data.synthetic=''", f"log.out_dir={tmp_path}/o")
+    assert r.returncode == 2
+    assert f"data error: {data}:1" in r.stderr and "image file not found" in r.stderr
+    r = cli("--preset", "demo", "optim.lr=fast")
+    assert r.returncode == 2 and "key 'optim.lr' expects float" in r.stderr
+
+
+def test_two_processes_stay_identical_and_alpha_is_global(tiny_qwen2_vl, tmp_path):
+    out = tmp_path / "dist"
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29517",
+           str(ROOT / "tests" / "dist_train.py"), str(out), *small_run(tiny_qwen2_vl, out, 3)[2:],
+           "rewards.weights={'tests/plugins/toy_rewards.py:even_records_only': 1.0}", "rewards.args={}",
+           "algo.beta_th=0"]
+    r = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600,
+                       env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert r.returncode == 0, r.stderr[-4000:]
+    report = json.loads((out / "dist_report.json").read_text())
+    assert report["world"] == 2
+    assert report["max_param_diff_across_ranks"] == 0.0
+    assert report["params_changed"]
+    for step in report["steps"]:  # alpha = global groups / global valid groups, same on both ranks
+        valid = sum(step["local_valid"])
+        expected = 8 / valid if valid else 1.0
+        assert step["alpha"] == [pytest.approx(expected)] * 2
+    assert any(a["alpha"][0] != 1.0 for a in report["steps"]), "no step exercised alpha != 1"
+    assert any(len(set(a["local_valid"])) > 1 for a in report["steps"]), "ranks never differed"
+    assert report["distinct_prompts_per_step"]  # ranks drew different prompts
