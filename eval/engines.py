@@ -1,0 +1,89 @@
+"""Policy + engine for one checkpoint, through the same code the trainer uses.
+
+The engine is looked up by name in gpg_vl.rollout.ENGINES and imported only then, so
+`import eval` never imports vLLM. `--engine vllm` is checked before any model loads and
+fails with a message saying what is missing.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Iterator
+
+from gpg_vl.rollout import ENGINES
+
+from .registry import EvalError
+
+
+@dataclass
+class Policy:
+    """A loaded checkpoint: its engine, processor and box-convention family."""
+
+    path: str
+    engine: object
+    processor: object
+    family: str
+
+    def close(self) -> None:
+        self.engine.close()
+
+
+def check_engine(name: str) -> type:
+    """The engine class for `name`, or an EvalError naming what is missing."""
+    from gpg_vl.rollout import engine_class
+
+    if name not in ENGINES:
+        raise EvalError(f"unknown engine {name!r}; valid: {', '.join(sorted(ENGINES))}")
+    if name == "vllm" and importlib.util.find_spec("vllm") is None:
+        raise EvalError("--engine vllm needs the vllm package (pip install -e .[gpu], on a GPU machine); "
+                        "use --engine hf")
+    try:
+        return engine_class(name)
+    except (ImportError, AttributeError) as exc:
+        raise EvalError(f"engine {name!r} ({ENGINES[name]}) is unavailable in this installation: {exc}; "
+                        f"use --engine hf") from exc
+
+
+def resolve_dtype(dtype: str) -> str:
+    """"auto": bfloat16 on a GPU (what checkpoints are trained in), float32 on a CPU."""
+    if dtype != "auto":
+        return dtype
+    import torch
+
+    return "bfloat16" if torch.cuda.is_available() else "float32"
+
+
+def load(path: str, engine: str, vision, *, max_new_tokens: int, temperature: float = 1.0,
+         dtype: str = "float32", attn: str = "sdpa", family: str = "auto") -> Policy:
+    """Load `path` with gpg_vl.models.load_policy and wrap it in the named engine."""
+    from gpg_vl.config import ModelConfig
+    from gpg_vl.models import eos_token_ids, load_policy, model_family, pad_token_id, text_config
+    from gpg_vl.rollout.tokens import suppressed_token_ids
+
+    cls = check_engine(engine)
+    model, processor = load_policy(ModelConfig(path=path, dtype=dtype, attn_implementation=attn), vision)
+    if engine == "hf":
+        import torch
+        if torch.cuda.is_available():
+            model = model.to("cuda")
+    suppress = suppressed_token_ids(processor.tokenizer, text_config(model).vocab_size)
+    built = cls(model, processor, max_new_tokens=max_new_tokens, temperature=temperature,
+                suppress_ids=suppress, eos_token_ids=eos_token_ids(model, processor.tokenizer),
+                pad_token_id=pad_token_id(processor.tokenizer))
+    return Policy(path, built, processor, model_family(model) if family == "auto" else family)
+
+
+@contextmanager
+def token_cap(engine, max_new_tokens: int) -> Iterator[None]:
+    """Run with another completion cap (each benchmark has its own); restored after.
+
+    Engines expose `max_new_tokens` as an attribute (gpg_vl.probe relies on it too).
+    """
+    saved = engine.max_new_tokens
+    engine.max_new_tokens = max_new_tokens
+    try:
+        yield
+    finally:
+        engine.max_new_tokens = saved

@@ -1,0 +1,61 @@
+"""Evaluation during training: held-out benchmarks scored by the same code as `python -m eval`.
+
+The trainer calls `evaluate_during_training(run, step)` every `eval.every` steps (and once
+before the first step, so the curve has its starting point and a bad eval setting fails
+at once, not hours in) and logs what it returns: {"eval/<benchmark>/<metric>": value}.
+
+It reuses the run's engine (so vLLM runs evaluate with vLLM, already synced to the
+policy), its processor, vision settings and box-convention family; only the prompt
+template is the benchmark's own (or `eval.template`). Decoding is greedy. Samples go to
+`<log.out_dir>/eval/step-<step>/<benchmark>.jsonl`, so a surprising number can be read
+item by item. Only the main process evaluates; the others return {} at once.
+
+Expected config section (`run.cfg.eval`): every (int), benchmarks ({name: records path}),
+limit (items per benchmark, 0 = all), batch_size, max_new_tokens (0 = the benchmark's),
+template ("" = the benchmark's).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from gpg_vl.data.collator import PromptCollator
+from gpg_vl.data.loading import load_records
+
+from . import benchmarks  # noqa: F401  (register the built-ins)
+from .engines import token_cap
+from .registry import get_benchmark
+from .runner import run_benchmark, select_records
+from .store import SampleStore
+
+_RECORDS: dict[tuple, list] = {}
+"""Held-out records by (benchmark, path, limit): loaded and validated once per process."""
+
+
+def held_out_records(name: str, path: str, limit: int, image_root: str | None = None) -> list:
+    key = (name, path, limit, image_root)
+    if key not in _RECORDS:
+        bench = get_benchmark(name)
+        _RECORDS[key] = select_records(load_records(path, image_root or None, split="test"), bench,
+                                       limit=limit)
+    return _RECORDS[key]
+
+
+def evaluate_during_training(run, step: int) -> dict[str, float]:
+    """{"eval/<benchmark>/<metric>": value} for every benchmark in run.cfg.eval.benchmarks."""
+    cfg = run.cfg.eval
+    if not run.accelerator.is_main_process:
+        return {}
+    out: dict[str, float] = {}
+    for name, path in cfg.benchmarks.items():
+        bench = get_benchmark(name)
+        records = held_out_records(name, path, cfg.limit, run.cfg.data.image_root)
+        collator = PromptCollator(run.processor, run.collator.vision, cfg.template or bench.template,
+                                  run.cfg.rollout.max_prompt_length)
+        folder = Path(run.cfg.log.out_dir) / "eval" / f"step-{step:06d}"
+        store = SampleStore(folder / f"{name}.jsonl", {"benchmark": name, "step": step}, fresh=True)
+        with token_cap(run.engine, cfg.max_new_tokens or bench.max_new_tokens):
+            rows, _ = run_benchmark(bench, records, run.engine, collator, run.family, store,
+                                    batch_size=cfg.batch_size, progress=False)
+        out.update({f"eval/{name}/{metric}": value for metric, value in bench.metrics(rows).items()})
+    return out

@@ -1,0 +1,98 @@
+"""Item scorers and metric arithmetic, built on the training reward rules.
+
+Evaluation and training must agree on what a right answer is, so nothing here parses or
+matches on its own: IoU comes from the `iou` rule, right/wrong from `answer_match`, run
+through a RewardStack (which turns a rule that raises into a 0 for that item, the same
+"never raises on model output" contract as training). The only extra work is reading back
+what the rule saw, for the report: the predicted box in original-image pixels, or the
+extracted answer text, using the same functions from gpg_vl.rewards.boxes / answers.
+
+Metrics are percentages (the unit peers report), computed from the per-sample rows of the
+samples file, so a resumed run and a fresh run give the same table.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from functools import lru_cache
+from typing import Any
+
+from gpg_vl.rewards import RewardContext, RewardStack
+from gpg_vl.rewards.answers import extract_answer
+from gpg_vl.rewards.boxes import clean_box, parse_box, to_original_pixels
+
+from .registry import Item
+
+HIT_IOU = 0.5
+"""RefCOCO accuracy counts a hit when IoU > 0.5 (strictly), as VLM-R1 and the GPG paper do."""
+MAX_PARSED_CHARS = 300
+
+
+@lru_cache(maxsize=None)
+def _stack(rule: str) -> RewardStack:
+    return RewardStack.from_config({rule: 1.0})
+
+
+def rule_scores(rule: str, completions: list[str], records: list, ctx: RewardContext) -> list[float]:
+    """Scores of one training reward rule, never raising on model output."""
+    return _stack(rule)(completions, records, ctx)[rule]
+
+
+def predicted_box(text: str, ctx: RewardContext, i: int, record: Any) -> list[float] | None:
+    """The box the `iou` rule compares, in original-image pixels (None if it found none)."""
+    box = parse_box(extract_answer(text))
+    if box is None:
+        return None
+    size = ctx.original_size(i, record)
+    converted = to_original_pixels(box, ctx.convention, size, ctx.input_size(i, record))
+    box = clean_box(converted, size) if converted is not None else None
+    return [round(v, 2) for v in box] if box is not None else None
+
+
+def grounding_items(completions: list[str], records: list, ctx: RewardContext) -> list[Item]:
+    """IoU with the record's box (0 without a parseable box) and hit = IoU > 0.5."""
+    ious = rule_scores("iou", completions, records, ctx)
+    return [Item(score=iou, values={"iou": iou, "hit": float(iou > HIT_IOU)},
+                 parsed=predicted_box(text, ctx, i, record))
+            for i, (text, record, iou) in enumerate(zip(completions, records, ious))]
+
+
+def answer_items(completions: list[str], records: list, ctx: RewardContext) -> list[Item]:
+    """1/0 by `answer_match` (choice letter, label, math equivalence or count, by task)."""
+    correct = rule_scores("answer_match", completions, records, ctx)
+    return [Item(score=c, values={"correct": c}, parsed=extract_answer(text)[-MAX_PARSED_CHARS:])
+            for text, c in zip(completions, correct)]
+
+
+# --- metric arithmetic over sample rows --------------------------------------------------
+
+def percent(values: list[float]) -> float:
+    """Mean as a percentage; 0.0 for no values (a benchmark with no items scores nothing)."""
+    return 100.0 * sum(values) / len(values) if values else 0.0
+
+
+def means(rows: list[dict], spec: dict[str, str]) -> dict[str, float]:
+    """{metric: percent of row values[key]} for each metric -> key in `spec`."""
+    return {metric: percent([r["values"][key] for r in rows]) for metric, key in spec.items()}
+
+
+def by_group(rows: list[dict], group: str, key: str = "correct", name: str = "accuracy") -> dict[str, float]:
+    """`name/<label>`: percent of values[key] within each label of groups[group]."""
+    buckets: dict[str, list[float]] = defaultdict(list)
+    for r in rows:
+        buckets[str(r.get("groups", {}).get(group))].append(r["values"][key])
+    return {f"{name}/{label}": percent(v) for label, v in sorted(buckets.items())}
+
+
+def accuracy(rows: list[dict]) -> dict[str, float]:
+    return means(rows, {"accuracy": "correct"})
+
+
+def grounding_accuracy(rows: list[dict]) -> dict[str, float]:
+    """RefCOCO: accuracy (IoU > 0.5), with mIoU alongside."""
+    return means(rows, {"accuracy": "hit", "miou": "iou"})
+
+
+def grounding_miou(rows: list[dict]) -> dict[str, float]:
+    """LISA: mIoU (mean IoU, 0 for an unparseable answer), with accuracy alongside."""
+    return means(rows, {"miou": "iou", "accuracy": "hit"})
