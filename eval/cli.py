@@ -27,8 +27,6 @@ from .results import checkpoint_tag, update_results, write_table
 from .runner import run_benchmark, select_records
 from .store import SampleStore
 
-log = logging.getLogger("eval")
-
 
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m eval", description=__doc__.splitlines()[0])
@@ -75,7 +73,7 @@ def data_paths(args, names: list[str]) -> dict[str, Path]:
     return {n: Path(given.get(n) or Path(args.data_root) / get_benchmark(n).data) for n in names}
 
 
-def prepare(args, names: list[str]) -> dict[str, list]:
+def prepare(args, names: list[str]) -> dict[str, tuple[Path, list]]:
     """Load and select every benchmark's records (all data errors surface here)."""
     selected = {}
     for name, path in data_paths(args, names).items():
@@ -95,39 +93,53 @@ def settings(args, bench: Benchmark, model: str, data: Path, family: str) -> dic
             "min_pixels": args.min_pixels, "max_pixels": args.max_pixels, "model_family": family}
 
 
-def evaluate_model(args, model: str, selected: dict, vision: VisionSettings, out: Path) -> dict:
+def evaluate_model(args, model: str, selected: dict, vision: VisionSettings, out: Path) -> None:
     """Every benchmark on one checkpoint; results.json/results.md updated after each."""
     model_id = os.path.abspath(model) if Path(model).exists() else model
     policy = engines.load(model, args.engine, vision, max_new_tokens=256, dtype=args.dtype,
                           temperature=args.temperature or 1.0, family=args.model_family)
-    tag, results = checkpoint_tag(model), {}
     try:
         for name, (path, records) in selected.items():
-            bench = get_benchmark(name)
-            collator = PromptCollator(policy.processor, vision, args.template or bench.template,
-                                      args.max_prompt_length)
-            collator.check_lengths(records)
-            conf = settings(args, bench, model_id, path, policy.family)
-            store = SampleStore(out / "samples" / tag / f"{name}.jsonl", conf, fresh=args.fresh)
-            with engines.token_cap(policy.engine, conf["max_new_tokens"]):
-                rows, stats = run_benchmark(bench, records, policy.engine, collator, policy.family, store,
-                                            batch_size=args.batch_size, greedy=args.temperature == 0,
-                                            progress=not args.no_progress, desc=f"{tag}/{name}")
-            metrics = bench.metrics(rows)
-            entry = {"n": len(rows), "headline": bench.headline, "metrics": metrics,
-                     "samples": str(store.path.relative_to(out)), "settings": conf,
-                     "throughput": {"generated": stats.generated, "seconds": round(stats.seconds, 3),
-                                    "samples_per_s": round(stats.samples_per_s, 3)}}
-            results = update_results(out, tag, model_id, name, entry)
-            write_table(out, results)
-            if args.report_items:
-                write_report(rows, out / "report" / tag / name, f"{name} - {tag}", metrics, args.report_items)
-            print(f"{tag}/{name}: {bench.headline} {metrics[bench.headline]:.2f} (n={len(rows)}); "
-                  f"generated {stats.generated} in {stats.seconds:.1f} s "
-                  f"({stats.samples_per_s:.2f} samples/s)", file=sys.stderr)
+            evaluate_benchmark(args, policy, model_id, get_benchmark(name), path, records, vision, out)
     finally:
         policy.close()
-    return results
+
+
+def evaluate_benchmark(args, policy: engines.Policy, model_id: str, bench: Benchmark, path: Path,
+                       records: list, vision: VisionSettings, out: Path) -> None:
+    """One checkpoint x benchmark: resume or run, then results, table and report."""
+    tag = checkpoint_tag(policy.path)
+    collator = PromptCollator(policy.processor, vision, args.template or bench.template, args.max_prompt_length)
+    collator.check_lengths(records)
+    conf = settings(args, bench, model_id, path, policy.family)
+    store = SampleStore(out / "samples" / tag / f"{bench.name}.jsonl", conf, fresh=args.fresh)
+    with engines.token_cap(policy.engine, conf["max_new_tokens"]):
+        rows, stats = run_benchmark(bench, records, policy.engine, collator, policy.family, store,
+                                    batch_size=args.batch_size, greedy=args.temperature == 0,
+                                    progress=not args.no_progress, desc=f"{tag}/{bench.name}")
+    metrics = bench.metrics(rows)
+    entry = {"n": len(rows), "headline": bench.headline, "metrics": metrics,
+             "samples": str(store.path.relative_to(out)), "settings": conf,
+             "throughput": {"generated": stats.generated, "seconds": round(stats.seconds, 3),
+                            "samples_per_s": round(stats.samples_per_s, 3)}}
+    write_table(out, update_results(out, tag, model_id, bench.name, entry))
+    if args.report_items:
+        write_report(rows, out / "report" / tag / bench.name, f"{bench.name} - {tag}", metrics, args.report_items)
+    print(f"{tag}/{bench.name}: {bench.headline} {metrics[bench.headline]:.2f} (n={len(rows)}); "
+          f"generated {stats.generated} in {stats.seconds:.1f} s ({stats.samples_per_s:.2f} samples/s)",
+          file=sys.stderr)
+
+
+def checkpoints(spec: str) -> list[str]:
+    """--model's list; two checkpoints may not share a tag (their samples would collide)."""
+    models = [m.strip() for m in spec.split(",") if m.strip()]
+    tags: dict[str, str] = {}
+    for model in models:
+        other = tags.setdefault(checkpoint_tag(model), model)
+        if other != model:
+            raise EvalError(f"checkpoints {other!r} and {model!r} would share the output name "
+                            f"{checkpoint_tag(model)!r}; evaluate them into different --out folders")
+    return models
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -141,13 +153,14 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     try:
         names = [get_benchmark(n.strip()).name for n in args.benchmark.split(",") if n.strip()]
+        models = checkpoints(args.model)
         engines.check_engine(args.engine)
         args.dtype = engines.resolve_dtype(args.dtype)
         selected = prepare(args, names)
         out = Path(args.out)
         out.mkdir(parents=True, exist_ok=True)
         vision = VisionSettings(args.min_pixels, args.max_pixels)
-        for model in [m.strip() for m in args.model.split(",") if m.strip()]:
+        for model in models:
             evaluate_model(args, model, selected, vision, out)
         if args.report_items:
             write_index(out / "report")

@@ -32,12 +32,12 @@ _RECORDS: dict[tuple, list] = {}
 """Held-out records by (benchmark, path, limit): loaded and validated once per process."""
 
 
-def held_out_records(name: str, path: str, limit: int, image_root: str | None = None) -> list:
-    key = (name, path, limit, image_root)
+def held_out_records(name: str, path: str, limit: int) -> list:
+    """Relative image paths resolve against the file's folder (data_prep output is
+    self-contained), never against the TRAINING data's image_root."""
+    key = (name, path, limit)
     if key not in _RECORDS:
-        bench = get_benchmark(name)
-        _RECORDS[key] = select_records(load_records(path, image_root or None, split="test"), bench,
-                                       limit=limit)
+        _RECORDS[key] = select_records(load_records(path, split="test"), get_benchmark(name), limit=limit)
     return _RECORDS[key]
 
 
@@ -49,7 +49,7 @@ def evaluate_during_training(run, step: int) -> dict[str, float]:
     out: dict[str, float] = {}
     for name, path in cfg.benchmarks.items():
         bench = get_benchmark(name)
-        records = held_out_records(name, path, cfg.limit, run.cfg.data.image_root)
+        records = held_out_records(name, path, cfg.limit)
         collator = PromptCollator(run.processor, run.collator.vision, cfg.template or bench.template,
                                   run.cfg.rollout.max_prompt_length)
         folder = Path(run.cfg.log.out_dir) / "eval" / f"step-{step:06d}"

@@ -13,17 +13,14 @@ under a name with the facts of its published protocol:
 
 The same scorer may be registered under several names (RefCOCO's eight splits share one).
 A duplicate name fails; an unknown name fails listing the valid ones. `get_benchmark`
-also takes "package.module:name" or "path/to/file.py:name": the module is imported (its
-decorators register its benchmarks) and `name` is then looked up.
+also takes "package.module:name": the module is imported (its decorators register its
+benchmarks; it must be importable, e.g. on PYTHONPATH) and `name` is then looked up.
 """
 
 from __future__ import annotations
 
 import importlib
-import importlib.util
-import sys
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Callable
 
 from gpg_vl.data.record import Record
@@ -103,29 +100,13 @@ def get_benchmark(spec: str) -> Benchmark:
         _import(target)
     if spec not in _REGISTRY:
         raise EvalError(f"unknown benchmark {spec!r}; known: {', '.join(list_benchmarks())}. "
-                        f"Also accepted: 'package.module:name' and 'path/to/file.py:name'")
+                        "Also accepted: 'package.module:name'")
     return _REGISTRY[spec]
 
 
-def _import(target: str) -> None:
-    """Import a module by dotted name or file path, once (re-running it would re-register)."""
-    if not (target.endswith(".py") or "/" in target):
-        try:
-            importlib.import_module(target)
-        except ImportError as exc:
-            raise EvalError(f"cannot import benchmark module {target!r}: {exc}") from exc
-        return
-    path = Path(target).expanduser().resolve()
-    name = f"eval_user_benchmarks_{abs(hash(str(path)))}"
-    if name in sys.modules:
-        return
-    if not path.is_file():
-        raise EvalError(f"benchmark file {target!r} not found")
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
+def _import(module: str) -> None:
+    """Import a benchmark module by dotted name (its decorators register its benchmarks)."""
     try:
-        spec.loader.exec_module(module)
-    except BaseException:
-        del sys.modules[name]
-        raise
+        importlib.import_module(module)
+    except ImportError as exc:
+        raise EvalError(f"cannot import benchmark module {module!r}: {exc}") from exc

@@ -109,6 +109,8 @@ def test_vllm_unavailable_fails_before_loading_anything(bench_data, capsys, monk
                "--data", str(bench_data["geoqa_test"])])
     assert rc == 2 and "--engine vllm needs the vllm package" in capsys.readouterr().err
     assert "vllm" not in sys.modules                           # nothing imported it on the way
+    assert main(["--benchmark", "geoqa_test", "--model", "m", "--engine", "tgi"]) == 2
+    assert "unknown engine 'tgi'; valid: " in capsys.readouterr().err
 
 
 def test_request_errors_name_the_fix(bench_data, tmp_path, capsys):
@@ -118,3 +120,21 @@ def test_request_errors_name_the_fix(bench_data, tmp_path, capsys):
     assert f"records file {tmp_path}/geoqa/test.jsonl not found" in capsys.readouterr().err
     assert main(["--benchmark", "geoqa_test,cvbench", "--model", "m", "--data", "x.jsonl"]) == 2
     assert "--data PATH needs exactly one --benchmark" in capsys.readouterr().err
+
+
+def test_an_engine_that_cannot_be_imported_fails_clearly(bench_data, capsys, monkeypatch):
+    monkeypatch.setitem(ENGINES, "vllm", "gpg_vl.rollout.no_such_engine:VLLMEngine")   # not implemented yet
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: object() if name == "vllm" else real(name, *a))
+    rc = main(["--benchmark", "geoqa_test", "--model", "/nonexistent/model", "--engine", "vllm",
+               "--data", str(bench_data["geoqa_test"])])
+    err = capsys.readouterr().err
+    assert rc == 2 and "engine 'vllm' (gpg_vl.rollout.no_such_engine:VLLMEngine) is unavailable" in err
+    assert "use --engine hf" in err
+
+
+def test_two_checkpoints_with_one_output_name_are_refused(capsys):
+    assert main(["--benchmark", "geoqa_test", "--model", "a/run/ckpt-1,b/run/ckpt-1"]) == 2
+    assert "would share the output name 'run_ckpt-1'" in capsys.readouterr().err

@@ -34,13 +34,14 @@ def test_unknown_name_lists_the_valid_ones_and_duplicates_fail():
                            headline="accuracy")(answer_items)
 
 
-def test_a_users_file_plugs_in_a_benchmark(tmp_path):
-    plugin = tmp_path / "my_bench.py"
+def test_a_users_module_plugs_in_a_benchmark(tmp_path, monkeypatch):
+    monkeypatch.syspath_prepend(str(tmp_path))
+    plugin = tmp_path / "my_eval_bench.py"
     plugin.write_text("from eval import register_benchmark\nfrom eval.scoring import accuracy, answer_items\n"
                       "register_benchmark('my_colors', data='colors/test.jsonl', template='plain', "
                       "metrics=accuracy, headline='accuracy')(answer_items)\n")
-    bench = get_benchmark(f"{plugin}:my_colors")
-    assert bench.name == "my_colors" and get_benchmark(f"{plugin}:my_colors") is bench  # imported once
+    bench = get_benchmark("my_eval_bench:my_colors")
+    assert bench.name == "my_colors" and get_benchmark("my_eval_bench:my_colors") is bench  # imported once
     with pytest.raises(EvalError, match="cannot import benchmark module"):
         get_benchmark("no_such_module_xyz:thing")
 
