@@ -29,11 +29,14 @@ def load_policy(cfg: ModelConfig, vision=None):
         build_tiny_model(cfg.path, cfg.build_tiny)
     model = AutoModelForImageTextToText.from_pretrained(
         cfg.path, dtype=DTYPES[cfg.dtype], attn_implementation=cfg.attn_implementation)
-    kwargs = {"min_pixels": vision.min_pixels, "max_pixels": vision.max_pixels} if vision else {}
+    kwargs = {"size": {"shortest_edge": vision.min_pixels, "longest_edge": vision.max_pixels}} if vision else {}
     processor = AutoProcessor.from_pretrained(cfg.path, **kwargs)
     processor.tokenizer.padding_side = "left"
     if cfg.gradient_checkpointing:
-        model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+        if hasattr(model, "activation_checkpointing_enable"):  # transformers >= 5.x name
+            model.activation_checkpointing_enable(activation_checkpointing_kwargs={"use_reentrant": False})
+        else:
+            model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
         model.config.use_cache = False
     return model, processor
 
