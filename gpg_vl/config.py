@@ -176,6 +176,22 @@ class ProbeConfig:
 
 
 @dataclass
+class EvalConfig:
+    every: int = 0
+    "Evaluate held-out benchmarks every N steps and once before step 1 (0 = off); logged as eval/<benchmark>/<metric>."
+    benchmarks: dict = field(default_factory=dict)
+    "Benchmark name (python -m eval --list) -> held-out records file."
+    limit: int = 0
+    "Items per benchmark per evaluation (0 = all)."
+    batch_size: int = 8
+    "Prompts per generate call."
+    max_new_tokens: int = 0
+    "Completion cap (0 = the benchmark's protocol)."
+    template: str = ""
+    "Prompt template (empty = the benchmark's protocol)."
+
+
+@dataclass
 class Config:
     preset: str = ""
     "Preset this run started from."
@@ -193,6 +209,7 @@ class Config:
     log: LogConfig = field(default_factory=LogConfig)
     ckpt: CheckpointConfig = field(default_factory=CheckpointConfig)
     probe: ProbeConfig = field(default_factory=ProbeConfig)
+    eval: EvalConfig = field(default_factory=EvalConfig)
 
 
 def _check_type(value: Any, tp: Any, key: str, where: str) -> Any:

@@ -67,6 +67,8 @@ def train(cfg: Config) -> dict:
     logger = MetricsLogger(cfg.log, run.accelerator.is_main_process, cfg)
     step, carry = resume(run)
     probe_before = probe(run, "before")
+    if cfg.eval.every:
+        logger.log(step, periodic_eval(run, step))
     for step in logger.progress(range(step, cfg.optim.steps), start=step):
         t0 = time.perf_counter()
         got = collect_groups(lambda: rollout_and_score(run), cfg.optim.prompts_per_step,
@@ -77,6 +79,8 @@ def train(cfg: Config) -> dict:
         metrics = policy_update(run, got.batch, got.num_valid)
         run.engine.load_weights(run.accelerator.unwrap_model(run.model))
         metrics.update(step_metrics(run, got, t_collect, time.perf_counter() - t0))
+        if cfg.eval.every and (step + 1) % cfg.eval.every == 0:
+            metrics.update(periodic_eval(run, step + 1))
         logger.log(step + 1, metrics)
         if cfg.ckpt.every and (step + 1) % cfg.ckpt.every == 0 and step + 1 < cfg.optim.steps:
             save_checkpoint(run, step + 1, carry)
@@ -249,6 +253,13 @@ def resume(run: Run) -> tuple[int, RolloutBatch | None]:
     if not run.cfg.ckpt.resume:
         return 0, None
     return load_trainer_state(run, run.cfg.ckpt.resume)
+
+
+def periodic_eval(run: Run, step: int) -> dict:
+    """Held-out benchmarks with eval/'s code, logged as eval/<benchmark>/<metric>."""
+    from eval.periodic import evaluate_during_training  # lazy: gpg_vl never imports eval at load
+
+    return evaluate_during_training(run, step)
 
 
 def probe(run: Run, when: str) -> dict | None:
