@@ -68,6 +68,20 @@ class PromptBatch:
         grid_idx = torch.cat([torch.arange(*self._image_slices[p]) for p in prompt_index])
         return self.pixel_values[patch_idx], self.image_grid_thw[grid_idx]
 
+    def select(self, prompt_index: list[int]) -> "PromptBatch":
+        """These prompts, in this order (a prompt may repeat); pixels indexed, not redone."""
+        if prompt_index:
+            pixel_values, grid = self.vision_for(prompt_index)
+        else:
+            pixel_values, grid = self.pixel_values[:0], self.image_grid_thw[:0]
+        return PromptBatch(
+            records=[self.records[i] for i in prompt_index], input_ids=self.input_ids[prompt_index],
+            attention_mask=self.attention_mask[prompt_index],
+            mm_token_type_ids=self.mm_token_type_ids[prompt_index], pixel_values=pixel_values,
+            image_grid_thw=grid, images_per_prompt=[self.images_per_prompt[i] for i in prompt_index],
+            original_sizes=[self.original_sizes[i] for i in prompt_index],
+            input_sizes=[self.input_sizes[i] for i in prompt_index])
+
     def model_inputs(self) -> dict[str, Tensor]:
         return dict(input_ids=self.input_ids, attention_mask=self.attention_mask,
                     mm_token_type_ids=self.mm_token_type_ids, pixel_values=self.pixel_values,

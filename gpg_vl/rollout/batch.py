@@ -58,15 +58,7 @@ class RolloutBatch:
         """A new batch holding only these groups, in this order (images indexed, not redone)."""
         G = self.group_size
         rows = torch.tensor([g * G + i for g in groups for i in range(G)], dtype=torch.long)
-        p = self.prompts
-        pixel_values, grid = p.vision_for(groups) if groups else (p.pixel_values[:0], p.image_grid_thw[:0])
-        prompts = PromptBatch(
-            records=[p.records[g] for g in groups], input_ids=p.input_ids[groups],
-            attention_mask=p.attention_mask[groups], mm_token_type_ids=p.mm_token_type_ids[groups],
-            pixel_values=pixel_values, image_grid_thw=grid,
-            images_per_prompt=[p.images_per_prompt[g] for g in groups],
-            original_sizes=[p.original_sizes[g] for g in groups],
-            input_sizes=[p.input_sizes[g] for g in groups])
+        prompts = self.prompts.select(groups)
         return RolloutBatch(
             prompts=prompts, group_size=G, completion_ids=self.completion_ids[rows],
             completion_mask=self.completion_mask[rows], texts=[self.texts[r] for r in rows.tolist()],

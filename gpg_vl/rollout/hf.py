@@ -46,7 +46,7 @@ class HFEngine:
             chunks = []
             for start in range(0, len(prompts), step):
                 idx = list(range(start, min(start + step, len(prompts))))
-                part = prompts if len(idx) == len(prompts) else _subset(prompts, idx)
+                part = prompts if len(idx) == len(prompts) else prompts.select(idx)
                 chunks.append(self._generate(part, n, greedy))
         finally:
             self.model.train(was_training)
@@ -64,12 +64,3 @@ class HFEngine:
     def close(self) -> None:
         self.model = None
 
-
-def _subset(prompts: PromptBatch, idx: list[int]) -> PromptBatch:
-    pixel_values, grid = prompts.vision_for(idx)
-    return PromptBatch(records=[prompts.records[i] for i in idx], input_ids=prompts.input_ids[idx],
-                       attention_mask=prompts.attention_mask[idx],
-                       mm_token_type_ids=prompts.mm_token_type_ids[idx], pixel_values=pixel_values,
-                       image_grid_thw=grid, images_per_prompt=[prompts.images_per_prompt[i] for i in idx],
-                       original_sizes=[prompts.original_sizes[i] for i in idx],
-                       input_sizes=[prompts.input_sizes[i] for i in idx])
