@@ -18,20 +18,32 @@ FAMILIES = {"qwen2_vl": "qwen2_vl", "qwen2_5_vl": "qwen2_5_vl"}
 
 def load_policy(cfg: ModelConfig, vision=None):
     """(model, processor) from `cfg.path` via transformers' auto classes."""
-    from transformers import AutoModelForImageTextToText, AutoProcessor
+    processor = load_processor(cfg, vision)
+    return load_model(cfg), processor
 
-    if cfg.dtype not in DTYPES:
-        raise ValueError(f"model.dtype {cfg.dtype!r} unknown; valid: {', '.join(DTYPES)}")
+
+def load_processor(cfg: ModelConfig, vision=None):
+    """The processor alone: enough to check every prompt's length before weights load."""
+    from transformers import AutoProcessor
+
     if cfg.build_tiny and not Path(cfg.path).exists():
         from .tiny import build_tiny_model
 
         log.info("building the tiny offline %s model at %s", cfg.build_tiny, cfg.path)
         build_tiny_model(cfg.path, cfg.build_tiny)
-    model = AutoModelForImageTextToText.from_pretrained(
-        cfg.path, dtype=DTYPES[cfg.dtype], attn_implementation=cfg.attn_implementation)
     kwargs = {"size": {"shortest_edge": vision.min_pixels, "longest_edge": vision.max_pixels}} if vision else {}
     processor = AutoProcessor.from_pretrained(cfg.path, **kwargs)
     processor.tokenizer.padding_side = "left"
+    return processor
+
+
+def load_model(cfg: ModelConfig):
+    from transformers import AutoModelForImageTextToText
+
+    if cfg.dtype not in DTYPES:
+        raise ValueError(f"model.dtype {cfg.dtype!r} unknown; valid: {', '.join(DTYPES)}")
+    model = AutoModelForImageTextToText.from_pretrained(
+        cfg.path, dtype=DTYPES[cfg.dtype], attn_implementation=cfg.attn_implementation)
     if cfg.gradient_checkpointing:
         if hasattr(model, "activation_checkpointing_enable"):  # transformers >= 5.x name
             model.activation_checkpointing_enable(activation_checkpointing_kwargs={"use_reentrant": False})

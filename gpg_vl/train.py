@@ -49,12 +49,13 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     for noisy in ("httpx", "transformers", "accelerate"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    from .data.collator import PromptTooLong
     from .data.loading import DataError
     from .trainer import train
 
     try:
         result = train(cfg)
-    except DataError as err:  # bad data is the user's to fix: a clear message, not a trace
+    except (DataError, PromptTooLong) as err:  # bad data is the user's to fix: a clear message, not a trace
         print(f"data error: {err}", file=sys.stderr)
         return 2
     print(json.dumps({k: v for k, v in result.items() if k != "last"}, indent=2))

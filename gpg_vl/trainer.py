@@ -24,7 +24,7 @@ from .data.sampler import PromptSampler
 from .data.vision import VisionSettings
 from .forward import completion_logprobs, micro_batches
 from .metrics import MetricsLogger
-from .models import eos_token_ids, load_policy, model_family, pad_token_id, text_config
+from .models import eos_token_ids, load_model, load_processor, model_family, pad_token_id, text_config
 from .resample import collect_groups
 from .rewards import RewardContext, RewardStack
 from .rollout import engine_class
@@ -100,9 +100,10 @@ def setup(cfg: Config) -> Run:
     set_seed(cfg.seed + accelerator.process_index)  # distinct sampling per process
     vision = VisionSettings(cfg.vision.min_pixels, cfg.vision.max_pixels)
     records = load_data(cfg, accelerator)  # all data checks happen before the model loads
-    model, processor = load_policy(cfg.model, vision)
+    processor = load_processor(cfg.model, vision)
     collator = PromptCollator(processor, vision, cfg.data.template, cfg.rollout.max_prompt_length)
-    collator.check_lengths(records)
+    collator.check_lengths(records)  # the last data check; only now do weights load
+    model = load_model(cfg.model)
     rewards = RewardStack.from_config(cfg.rewards.weights, cfg.rewards.args)
     suppress = suppressed_token_ids(processor.tokenizer, text_config(model).vocab_size,
                                     cfg.rollout.suppress_tokens)
@@ -110,7 +111,7 @@ def setup(cfg: Config) -> Run:
     optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.optim.lr, betas=tuple(cfg.optim.betas),
                                   weight_decay=cfg.optim.weight_decay)
     scheduler = make_scheduler(optimizer, cfg.optim)
-    ref_model = load_policy(cfg.model, vision)[0].eval().requires_grad_(False) if cfg.algo.kl_beta > 0 else None
+    ref_model = load_model(cfg.model).eval().requires_grad_(False) if cfg.algo.kl_beta > 0 else None
     model, optimizer, scheduler = accelerator.prepare(model, optimizer, scheduler)
     if ref_model is not None:
         ref_model = ref_model.to(accelerator.device)

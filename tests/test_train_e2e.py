@@ -76,6 +76,14 @@ def test_bad_data_fails_before_model_work(tiny_qwen2_vl, tmp_path):
             f"data.train={data}", "data.synthetic=''", f"log.out_dir={tmp_path}/o")
     assert r.returncode == 2
     assert f"data error: {data}:1" in r.stderr and "image file not found" in r.stderr
+    good = tmp_path / "good.jsonl"
+    (tmp_path / "img.png").write_bytes((ROOT / "tests" / "plugins" / "red.png").read_bytes())
+    good.write_text(json.dumps({"id": "long-one", "task": "classification", "images": ["img.png"],
+                                "problem": "What color? " * 20, "answer": "red"}) + "\n")
+    r = cli("--preset", "demo", f"model.path={tiny_qwen2_vl}", f"data.train={good}", "data.synthetic=''",
+            "rollout.max_prompt_length=32", f"log.out_dir={tmp_path}/o")
+    assert r.returncode == 2 and "good.jsonl:1 (id=long-one)" in r.stderr and "max_prompt_length=32" in r.stderr
+    assert "Loading weights" not in r.stderr  # rejected before the weights load
     r = cli("--preset", "demo", "optim.lr=fast")
     assert r.returncode == 2 and "key 'optim.lr' expects float" in r.stderr
 
