@@ -15,10 +15,11 @@ A rule is a plain function with the one reward signature (gpg_vl/rewards/registr
 Use it in a preset by its path (relative to where you launch training):
 
     rewards:
-      answer_match: 1.0
-      examples/my_reward.py:concise_answer: 0.2
-    reward_args:
-      examples/my_reward.py:concise_answer: {max_words: 5}
+      weights:
+        answer_match: 1.0
+        examples/my_reward.py:concise_answer: 0.2
+      args:
+        examples/my_reward.py:concise_answer: {max_words: 5}
 
 or from Python: `RewardStack.from_config({"examples/my_reward.py:concise_answer": 0.2})`.
 Try it first on a few lines:
