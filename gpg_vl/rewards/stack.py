@@ -1,7 +1,8 @@
 """A weighted set of reward rules, as a preset declares it:
 
-    rewards: {iou: 1.0, format: 1.0}
-    reward_args: {iou_hit: {threshold: 0.75}}
+    rewards:
+      weights: {iou_hit: 1.0, format: 1.0}
+      args: {iou_hit: {threshold: 0.75}}
 
 Each rule's scores are kept separately (logged as `reward/<name>`); `total` is the
 weighted sum the advantages are computed from. The stack is the last line of defence of
