@@ -50,7 +50,7 @@ def load_model(cfg: ModelConfig):
         else:
             model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
         model.config.use_cache = False
-    return model, processor
+    return model
 
 
 def model_family(model) -> str:

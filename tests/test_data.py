@@ -94,3 +94,47 @@ def test_overlong_prompt_rejected_up_front_naming_record(policy, mixed_size_json
     records = load_records(mixed_size_jsonl)
     with pytest.raises(PromptTooLong, match=r"data.jsonl:4 \(id=r3\)"):
         collate.check_lengths(records)
+
+
+def _embedded_dataset():
+    import io
+
+    import datasets
+    from PIL import Image
+
+    def png(color, size):
+        buf = io.BytesIO()
+        Image.new("RGB", size, color).save(buf, format="PNG")
+        return {"bytes": buf.getvalue(), "path": None}
+
+    features = datasets.Features({
+        "id": datasets.Value("string"), "task": datasets.Value("string"),
+        "images": datasets.List(datasets.Image()), "problem": datasets.Value("string"),
+        "answer": datasets.Value("string")})
+    return datasets.Dataset.from_dict({
+        "id": ["e0", "e1"], "task": ["classification"] * 2,
+        "images": [[png((220, 30, 30), (56, 56))], [png((30, 60, 220), (90, 60)), png((0, 0, 0), (28, 28))]],
+        "problem": ["What color?"] * 2, "answer": ["red", "blue"]}, features=features)
+
+
+@pytest.mark.parametrize("layout", ["save_to_disk", "parquet"])
+def test_loads_embedded_images_from_datasets(policy, tmp_path, layout):
+    ds = _embedded_dataset()
+    if layout == "save_to_disk":
+        path = tmp_path / "ds"
+        ds.save_to_disk(str(path))
+    else:
+        path = tmp_path / "train.parquet"
+        ds.to_parquet(str(path))
+    records = load_records(path)
+    assert [r.id for r in records] == ["e0", "e1"]
+    assert records[1].meta["original_sizes"] == [[90, 60], [28, 28]]
+    batch = PromptCollator(policy[1], VisionSettings(), max_prompt_length=512)(records)
+    assert batch.images_per_prompt == [1, 2] and batch.original_sizes[1] == [(90, 60), (28, 28)]
+
+
+def test_corrupt_parquet_is_named(tmp_path):
+    path = tmp_path / "bad.parquet"
+    path.write_bytes(b"PAR1 this is not parquet")
+    with pytest.raises(DataError, match="bad.parquet: cannot read"):
+        load_records(path)
