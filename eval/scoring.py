@@ -19,7 +19,7 @@ from typing import Any
 
 from gpg_vl.rewards import RewardContext, RewardStack
 from gpg_vl.rewards.answers import extract_answer
-from gpg_vl.rewards.boxes import clean_box, parse_box, to_original_pixels
+from gpg_vl.rewards.box_rules import predicted_box as scored_box
 
 from .registry import Item
 
@@ -40,12 +40,7 @@ def rule_scores(rule: str, completions: list[str], records: list, ctx: RewardCon
 
 def predicted_box(text: str, ctx: RewardContext, i: int, record: Any) -> list[float] | None:
     """The box the `iou` rule compares, in original-image pixels (None if it found none)."""
-    box = parse_box(extract_answer(text))
-    if box is None:
-        return None
-    size = ctx.original_size(i, record)
-    converted = to_original_pixels(box, ctx.convention, size, ctx.input_size(i, record))
-    box = clean_box(converted, size) if converted is not None else None
+    box = scored_box(text, ctx, i, record)
     return [round(v, 2) for v in box] if box is not None else None
 
 

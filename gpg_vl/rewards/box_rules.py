@@ -34,6 +34,13 @@ def _gt_box(answer: Any, size: Size | None) -> Box | None:
     return clean_box(box, size)
 
 
+def predicted_box(text: str, ctx: RewardContext, i: int, record: Any) -> Box | None:
+    """The box a completion answers, as the box rules see it: original-image pixels, or None.
+
+    Public so evaluation reports draw exactly the box that was scored."""
+    return _to_image(parse_box(extract_answer(text)), ctx, i, record)
+
+
 def _to_image(box: Box | None, ctx: RewardContext, i: int, record: Any) -> Box | None:
     """A model-convention box as a clean original-pixel box, or None."""
     if box is None:
@@ -47,7 +54,7 @@ def _pair_scores(completions: list[str], samples: list[Any], ctx: RewardContext,
     """score(pred, gt) per item, 0.0 where either box is missing or invalid."""
     out = []
     for i, (text, record) in enumerate(zip(completions, samples)):
-        pred = _to_image(parse_box(extract_answer(text)), ctx, i, record)
+        pred = predicted_box(text, ctx, i, record)
         gt = _gt_box(record.answer, ctx.original_size(i, record))
         out.append(score(pred, gt) if pred is not None and gt is not None else 0.0)
     return out
