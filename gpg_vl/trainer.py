@@ -8,7 +8,6 @@ this file adds is a sum of counts, so alpha and beta_th use GLOBAL numbers.
 from __future__ import annotations
 
 import logging
-import math
 import time
 from contextlib import nullcontext
 from dataclasses import dataclass, field

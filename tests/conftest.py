@@ -59,7 +59,7 @@ def mixed_size_jsonl(tmp_path) -> Path:
     lines = []
     for i, (size, color) in enumerate(zip(sizes, colors)):
         draw_image(tmp_path / "img" / f"{i}.png", size, rgb[color])
-        images = [f"img/{i}.png"] + ([f"img/0.png"] if i == 3 else [])
+        images = [f"img/{i}.png"] + (["img/0.png"] if i == 3 else [])
         lines.append({"id": f"r{i}", "task": "classification", "images": images,
                       "problem": "What color is the shape?", "answer": color,
                       "meta": {"image_size": list(size)}})

@@ -37,7 +37,6 @@ def spy_setup(c):
 
 trainer.policy_update = spy_update
 trainer.setup = spy_setup
-initial = None
 trainer.train(cfg)
 run = runs[0]
 acc = run.accelerator
