@@ -1,37 +1,83 @@
 """The training forward: per-token log-probs of sampled completions under the policy.
 
-Row r of a micro-batch is [its group's prompt (left-padded) | its completion], with the
-group's pixel values indexed from the PromptBatch (computed once per prompt). Logits are
-kept only for the completion positions (`logits_to_keep`), divided by the sampling
-temperature, and the suppressed ids are masked exactly as in sampling, so the policy
-being trained is the one that generated the rollout.
+Two layouts, one result. The packed one (`packed_logprobs`, layout in `packing.py`) runs
+each prompt and its images once, followed by its group's completions under a
+shared-prompt 4-D mask; the per-row one (`row_logprobs`) runs row r as [its group's
+prompt (left-padded) | its completion]. `completion_logprobs` takes the packed layout
+wherever the model supports it (Qwen2-VL / Qwen2.5-VL with SDPA or eager attention) and
+says once, in the log, which path runs and why.
+
+Either way logits are kept only where they predict a completion token, divided by the
+sampling temperature, and the suppressed ids are masked exactly as in sampling, so the
+policy being trained is the one that generated the rollout.
 """
 
 from __future__ import annotations
 
+import logging
+
 import torch
 from torch import Tensor
 
+from .packing import attn_implementation, pack, shared_prompt_mask, unsupported_reason
 from .rollout.batch import RolloutBatch
+
+log = logging.getLogger(__name__)
+_announced: set[tuple[str, str]] = set()  # (model class, path): log each choice once
 
 
 def micro_batches(batch: RolloutBatch, max_tokens: int) -> list[list[int]]:
-    """Consecutive row chunks whose padded size (rows x (P + C)) stays under max_tokens."""
+    """Consecutive row chunks whose per-row padded size (rows x (P + C)) stays under max_tokens.
+
+    Chunks hold whole groups whenever one fits, so the packed forward runs each prompt once.
+    The budget counts the per-row layout, an upper bound on the packed one's P + G x C.
+    """
     width = batch.prompts.input_ids.shape[1] + batch.completion_ids.shape[1]
     rows_per = max(1, max_tokens // width)
+    if rows_per >= batch.group_size:
+        rows_per -= rows_per % batch.group_size
     n = batch.completion_ids.shape[0]
     return [list(range(s, min(s + rows_per, n))) for s in range(0, n, rows_per)]
 
 
 def completion_logprobs(model, batch: RolloutBatch, rows: list[int], temperature: float = 1.0,
                         suppress_ids: Tensor | None = None) -> tuple[Tensor, Tensor]:
-    """(logprobs [n, C], mask [n, C]) for these rows; C trimmed to the longest completion."""
+    """(logprobs [n, C], mask [n, C]) for these rows; packed where the model allows it."""
+    reason = unsupported_reason(model)
+    path = "per-row" if reason else "packed"
+    key = (type(getattr(model, "module", model)).__name__, path)
+    if key not in _announced:
+        _announced.add(key)
+        if reason:
+            log.info("training forward: per-row (each completion re-runs its prompt): %s", reason)
+        else:
+            log.info("training forward: shared-prompt packed (each prompt and image once per group)")
+    fn = row_logprobs if reason else packed_logprobs
+    return fn(model, batch, rows, temperature, suppress_ids)
+
+
+def scaled_logits(logits: Tensor, temperature: float, suppress_ids: Tensor | None) -> Tensor:
+    """[..., V] logits as sampling saw them: fp32, / temperature, suppressed ids at -inf."""
+    logits = logits.float() / temperature
+    if suppress_ids is not None and len(suppress_ids):
+        logits[..., suppress_ids.to(logits.device)] = float("-inf")
+    return logits
+
+
+def trimmed(batch: RolloutBatch, rows: list[int]) -> tuple[Tensor, Tensor, int]:
+    """(completion ids [n, C], mask [n, C], C) with C the longest completion among the rows."""
+    mask = batch.completion_mask[rows]
+    C = max(1, int(mask.sum(dim=1).max()))
+    return batch.completion_ids[rows, :C], mask[:, :C], C
+
+
+def row_logprobs(model, batch: RolloutBatch, rows: list[int], temperature: float = 1.0,
+                 suppress_ids: Tensor | None = None) -> tuple[Tensor, Tensor]:
+    """Per-row layout: (logprobs [n, C], mask [n, C]); each row repeats its prompt."""
     device = next(model.parameters()).device
     groups = batch.group_index[rows].tolist()
     p = batch.prompts
-    mask = batch.completion_mask[rows]
-    C = max(1, int(mask.sum(dim=1).max()))
-    comp, mask = batch.completion_ids[rows, :C], mask[:, :C]
+    comp, mask, C = trimmed(batch, rows)
     pixel_values, grid = p.vision_for(groups)
     inputs = dict(
         input_ids=torch.cat([p.input_ids[groups], comp], dim=1),
@@ -40,11 +86,28 @@ def completion_logprobs(model, batch: RolloutBatch, rows: list[int], temperature
         pixel_values=pixel_values, image_grid_thw=grid)
     inputs = {k: v.to(device) for k, v in inputs.items()}
     logits = model(**inputs, logits_to_keep=C + 1, use_cache=False).logits[:, :-1]  # [n, C, V]
-    logits = logits.float() / temperature
-    if suppress_ids is not None and len(suppress_ids):
-        logits[..., suppress_ids.to(device)] = float("-inf")
-    comp = comp.to(device)
+    logits = scaled_logits(logits, temperature, suppress_ids)
+    comp, mask = comp.to(device), mask.to(device)
     logprobs = logits.gather(-1, comp.unsqueeze(-1)).squeeze(-1) - logits.logsumexp(dim=-1)
-    mask = mask.to(device)
     logprobs = logprobs.masked_fill(mask == 0, 0.0)  # padding may be a suppressed id (-inf)
+    return logprobs, mask.to(logprobs.dtype)
+
+
+def packed_logprobs(model, batch: RolloutBatch, rows: list[int], temperature: float = 1.0,
+                    suppress_ids: Tensor | None = None) -> tuple[Tensor, Tensor]:
+    """Shared-prompt layout: (logprobs [n, C], mask [n, C]), equal to `row_logprobs`'."""
+    param = next(model.parameters())
+    comp, mask, C = trimmed(batch, rows)
+    packed = pack(model, batch, rows, C)
+    eager = attn_implementation(model) == "eager"  # eager adds the mask: it must be a float one
+    pixel_values, grid = batch.prompts.vision_for(packed.groups)
+    out = model(input_ids=packed.input_ids.to(param.device),
+                attention_mask=shared_prompt_mask(packed.segment, param.dtype if eager else None).to(param.device),
+                position_ids=packed.position_ids.to(param.device),  # [3, B, L]
+                pixel_values=pixel_values.to(param.device), image_grid_thw=grid.to(param.device),
+                logits_to_keep=packed.keep.to(param.device), use_cache=False)
+    logits = scaled_logits(out.logits, temperature, suppress_ids)  # [K, V]: kept positions only
+    source, comp, mask = packed.source.to(param.device), comp.to(param.device), mask.to(param.device)
+    logprobs = logits[source, comp] - logits.logsumexp(dim=-1)[source]  # [n, C]
+    logprobs = logprobs.masked_fill(mask == 0, 0.0)
     return logprobs, mask.to(logprobs.dtype)

@@ -1,0 +1,123 @@
+"""Shared-prompt packing: same log-probs and same gradients as the per-row forward."""
+
+import logging
+from types import SimpleNamespace
+
+import pytest
+import torch
+
+from gpg_vl import forward
+from gpg_vl.config import ModelConfig
+from gpg_vl.data.collator import PromptCollator
+from gpg_vl.data.loading import load_records
+from gpg_vl.data.vision import VisionSettings
+from gpg_vl.forward import completion_logprobs, micro_batches, packed_logprobs, row_logprobs
+from gpg_vl.models import load_policy
+from gpg_vl.packing import pack_group, shared_prompt_mask, unsupported_reason
+from gpg_vl.rollout.batch import RolloutBatch
+from gpg_vl.rollout.tokens import suppressed_token_ids
+
+G, C = 3, 7
+LENGTHS = [7, 3, 5, 1, 7, 2, 6, 6, 4, 2, 7, 5]  # real tokens per row: 4 prompts x G=3
+
+
+def test_pack_group_layout_worked_by_hand():
+    # prompt of 3 tokens at M-RoPE positions whose largest is 4 (an image stretched them);
+    # completions [21 22 23] (3 real) and [31 32 _] (2 real): the last real token of each
+    # predicts nothing, so the row is [p p p 21 22 31].
+    prompt_pos = torch.tensor([[0, 1, 4], [0, 2, 4], [0, 3, 4]])
+    comp = torch.tensor([[21, 22, 23], [31, 32, 0]])
+    ids, pos, seg, source = pack_group(torch.tensor([1, 2, 3]), prompt_pos, comp, torch.tensor([3, 2]))
+    assert ids.tolist() == [1, 2, 3, 21, 22, 31]
+    assert seg.tolist() == [0, 0, 0, 1, 1, 2]
+    assert pos[:, 3:].tolist() == [[5, 6, 5]] * 3  # each completion starts at 4 + 1
+    # 21 and 31 are predicted by the prompt's last token (2); 22 by 21 (3), 23 by 22 (4),
+    # 32 by 31 (5); the padding slot points at the prompt's last token and is masked later
+    assert source.tolist() == [[2, 3, 4], [2, 5, 2]]
+
+
+def test_shared_prompt_mask_completions_see_prompt_and_themselves():
+    allowed = shared_prompt_mask(torch.tensor([[0, 0, 1, 1, 2, -1]]))[0, 0].int().tolist()
+    assert allowed == [[1, 0, 0, 0, 0, 0],
+                       [1, 1, 0, 0, 0, 0],
+                       [1, 1, 1, 0, 0, 0],
+                       [1, 1, 1, 1, 0, 0],
+                       [1, 1, 0, 0, 1, 0],   # completion 2 skips completion 1
+                       [0, 0, 0, 0, 0, 1]]   # padding sees only itself (no empty softmax row)
+    additive = shared_prompt_mask(torch.tensor([[0, 1]]), torch.float32)[0, 0]
+    assert additive[0, 0] == 0 and additive[0, 1] == torch.finfo(torch.float32).min
+
+
+def test_unsupported_models_fall_back_with_a_reason():
+    def fake(model_type, attn, layer_types=None):
+        text = SimpleNamespace(_attn_implementation=attn, layer_types=layer_types)
+        return SimpleNamespace(config=SimpleNamespace(model_type=model_type, text_config=text))
+
+    assert unsupported_reason(fake("qwen2_vl", "sdpa")) is None
+    assert "llava" in unsupported_reason(fake("llava", "sdpa"))
+    assert "flash_attention_2" in unsupported_reason(fake("qwen2_5_vl", "flash_attention_2"))
+    assert "sliding" in unsupported_reason(fake("qwen2_vl", "sdpa", ["sliding_attention"]))
+
+
+def rollout(processor, jsonl, vocab_size: int) -> tuple[RolloutBatch, torch.Tensor]:
+    """4 prompts of different image sizes (one with two images) x G completions of LENGTHS."""
+    prompts = PromptCollator(processor, VisionSettings(max_pixels=200 * 28 * 28), max_prompt_length=512)(
+        load_records(jsonl))
+    suppress = torch.tensor(suppressed_token_ids(processor.tokenizer, vocab_size))
+    allowed = torch.tensor([i for i in range(vocab_size) if i not in set(suppress.tolist())])
+    g = torch.Generator().manual_seed(0)
+    ids = allowed[torch.randint(len(allowed), (4 * G, C), generator=g)]
+    mask = (torch.arange(C)[None] < torch.tensor(LENGTHS)[:, None]).long()
+    ids = ids.masked_fill(mask == 0, suppress[0].item())  # padding is a suppressed id: must stay harmless
+    batch = RolloutBatch(prompts=prompts, group_size=G, completion_ids=ids, completion_mask=mask,
+                         texts=[""] * 4 * G)
+    return batch, suppress
+
+
+def logprobs_and_grads(model, fn, batch, chunks, suppress):
+    """Log-probs [B*G, C] and every parameter's gradient of a loss weighting each token differently."""
+    model.zero_grad(set_to_none=True)
+    weights = torch.linspace(-1.0, 1.0, 4 * G * C).view(4 * G, C)
+    out = torch.zeros(4 * G, C)
+    for rows in chunks:
+        lp, mask = fn(model, batch, rows, 0.7, suppress)
+        (lp * mask * weights[rows, :lp.shape[1]]).sum().backward()
+        out[rows, :lp.shape[1]] = lp.detach()
+    return out, {name: p.grad.clone() for name, p in model.named_parameters() if p.grad is not None}
+
+
+@pytest.mark.parametrize("family,attn", [("tiny_qwen2_vl", "sdpa"), ("tiny_qwen2_5_vl", "sdpa"),
+                                         ("tiny_qwen2_vl", "eager")])
+def test_packed_forward_equals_per_row(request, family, attn, mixed_size_jsonl):
+    model, processor = load_policy(ModelConfig(path=str(request.getfixturevalue(family)), attn_implementation=attn))
+    model.train()
+    batch, suppress = rollout(processor, mixed_size_jsonl, model.config.text_config.vocab_size)
+    n_params = len(list(model.parameters()))
+    # all rows at once; micro-batches of two whole groups; groups split across micro-batches
+    for chunks in ([list(range(12))], [list(range(6)), list(range(6, 12))], [[0, 1, 4, 5], [2, 3, 6], [7, 8, 9, 10, 11]]):
+        lp_row, grads_row = logprobs_and_grads(model, row_logprobs, batch, chunks, suppress)
+        lp_packed, grads_packed = logprobs_and_grads(model, packed_logprobs, batch, chunks, suppress)
+        torch.testing.assert_close(lp_packed, lp_row, atol=1e-5, rtol=0)
+        assert len(grads_packed) == len(grads_row) == n_params  # vision tower included
+        for name, grad in grads_row.items():
+            torch.testing.assert_close(grads_packed[name], grad, atol=1e-5, rtol=0, msg=name)
+    assert lp_row.abs().sum() > 0 and (lp_row[torch.tensor(LENGTHS) == 1, 1:] == 0).all()
+
+
+def test_completion_logprobs_says_which_path_runs(policy, mixed_size_jsonl, caplog):
+    model, processor = policy
+    batch, suppress = rollout(processor, mixed_size_jsonl, model.config.text_config.vocab_size)
+    forward._announced.clear()
+    with caplog.at_level(logging.INFO, logger="gpg_vl.forward"):
+        with torch.no_grad():
+            lp, _ = completion_logprobs(model, batch, list(range(12)), 0.7, suppress)
+            ref, _ = row_logprobs(model, batch, list(range(12)), 0.7, suppress)
+    assert "shared-prompt packed" in caplog.text
+    torch.testing.assert_close(lp, ref, atol=1e-5, rtol=0)
+
+
+def test_micro_batches_hold_whole_groups_when_one_fits(policy, mixed_size_jsonl):
+    batch, _ = rollout(policy[1], mixed_size_jsonl, policy[0].config.text_config.vocab_size)
+    width = batch.prompts.input_ids.shape[1] + C
+    assert micro_batches(batch, 8 * width) == [[0, 1, 2, 3, 4, 5], [6, 7, 8, 9, 10, 11]]  # 8 rows -> 6
+    assert micro_batches(batch, 2 * width) == [[0, 1], [2, 3], [4, 5], [6, 7], [8, 9], [10, 11]]
