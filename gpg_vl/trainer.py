@@ -92,10 +92,9 @@ def train(cfg: Config) -> dict:
 
 
 def setup(cfg: Config) -> Run:
-    from accelerate import Accelerator
     from accelerate.utils import set_seed
 
-    accelerator = Accelerator(cpu=not torch.cuda.is_available())
+    accelerator = make_accelerator()
     set_seed(cfg.seed + accelerator.process_index)  # distinct sampling per process
     vision = VisionSettings(cfg.vision.min_pixels, cfg.vision.max_pixels)
     records = load_data(cfg, accelerator)  # all data checks happen before the model loads
@@ -111,6 +110,7 @@ def setup(cfg: Config) -> Run:
                                   weight_decay=cfg.optim.weight_decay)
     scheduler = make_scheduler(optimizer, cfg.optim)
     ref_model = load_model(cfg.model).eval().requires_grad_(False) if cfg.algo.kl_beta > 0 else None
+    configure_deepspeed(accelerator, cfg.optim)
     model, optimizer, scheduler = accelerator.prepare(model, optimizer, scheduler)
     if ref_model is not None:
         ref_model = ref_model.to(accelerator.device)
@@ -125,6 +125,49 @@ def setup(cfg: Config) -> Run:
     return Run(cfg, accelerator, model, ref_model, processor, optimizer, scheduler, engine, collator,
                records, sampler, rewards, family, torch.tensor(suppress, dtype=torch.long),
                pad_token_id(processor.tokenizer))
+
+
+def make_accelerator():
+    """accelerate's Accelerator; gloo on a machine without a GPU.
+
+    The scheduler steps once per optimizer step: accelerate's default steps it once per
+    process (it assumes a dataloader sharded by process), which under W processes ran the
+    linear decay and the warm-up W times too fast. DeepSpeed without a GPU (its CPU
+    accelerator) needs cpu=False and an explicit gloo backend: with cpu=True accelerate
+    silently drops DeepSpeed, and with no backend it counts one process per rank.
+    """
+    import os
+
+    from accelerate import Accelerator
+    from accelerate.utils import InitProcessGroupKwargs
+
+    once = dict(step_scheduler_with_optimizer=False)
+    if torch.cuda.is_available():
+        return Accelerator(**once)
+    if os.environ.get("ACCELERATE_USE_DEEPSPEED", "false").lower() == "true":
+        return Accelerator(kwargs_handlers=[InitProcessGroupKwargs(backend="gloo")], **once)
+    return Accelerator(cpu=True, **once)
+
+
+def configure_deepspeed(accelerator, optim) -> None:
+    """DeepSpeed settings the loop owns, filled in before `prepare`.
+
+    There is no dataloader (micro-batches are sized by tokens), so DeepSpeed's batch size
+    is bookkeeping: 1. Accumulation over micro-batches is ours (accelerate marks the
+    boundary on the last one), so DeepSpeed's own must be 1. DeepSpeed clips inside its
+    step, so `gradient_clipping` follows optim.grad_clip: one setting, whatever the launcher.
+    """
+    plugin = getattr(accelerator.state, "deepspeed_plugin", None)
+    if plugin is None:
+        return
+    ds = plugin.deepspeed_config
+    if ds.get("gradient_accumulation_steps", "auto") not in ("auto", 1):
+        raise ValueError("DeepSpeed gradient_accumulation_steps must be 1: gpg_vl accumulates over "
+                         "token-sized micro-batches itself (optim.micro_batch_tokens)")
+    ds["gradient_accumulation_steps"] = 1
+    if ds.get("train_micro_batch_size_per_gpu", "auto") == "auto":
+        ds["train_micro_batch_size_per_gpu"] = 1
+    ds["gradient_clipping"] = optim.grad_clip
 
 
 def load_data(cfg: Config, accelerator) -> list:
@@ -193,11 +236,13 @@ def policy_update(run: Run, batch: RolloutBatch, num_valid: int) -> dict:
         clip_eps=cfg.algo.clip_eps, kl_beta=cfg.algo.kl_beta,
         norm_const=cfg.algo.token_sum_norm or cfg.rollout.max_new_tokens)
     loss_fn = algos.get_loss(cfg.algo.loss)
-    chunks = micro_batches(batch, cfg.optim.micro_batch_tokens)
+    chunks = same_count_micro_batches(run, batch)
     timing = {"forward": 0.0, "backward": 0.0}
     total, extra = 0.0, {}
     for i, rows in enumerate(chunks):
-        sync = nullcontext() if i == len(chunks) - 1 else acc.no_sync(run.model)
+        last = i == len(chunks) - 1
+        acc.sync_gradients = last  # DeepSpeed steps its engine in the last backward only
+        sync = nullcontext() if last else acc.no_sync(run.model)
         with sync:
             t0 = time.perf_counter()
             lp, mask = completion_logprobs(run.model, batch, rows, cfg.rollout.temperature, run.suppress_ids)
@@ -220,7 +265,7 @@ def policy_update(run: Run, batch: RolloutBatch, num_valid: int) -> dict:
     run.scheduler.step()
     run.optimizer.zero_grad(set_to_none=True)
     timing["optim"] = time.perf_counter() - t0
-    out = {"loss/policy": run.global_sum(total) / acc.num_processes, "gpg/alpha": alpha,
+    out = {"loss/policy": run.global_sum(total), "gpg/alpha": alpha,  # parts of one global loss
            "gpg/valid_group_frac": run.global_sum(num_valid) / n_groups,
            "optim/lr": run.scheduler.get_last_lr()[0], "train/micro_batches": len(chunks),
            **{f"time/{k}": v for k, v in timing.items()},
@@ -228,6 +273,25 @@ def policy_update(run: Run, batch: RolloutBatch, num_valid: int) -> dict:
     if grad_norm is not None:
         out["optim/grad_norm"] = float(grad_norm)
     return out
+
+
+def same_count_micro_batches(run: Run, batch: RolloutBatch) -> list[list[int]]:
+    """Token-sized micro-batches, as many on every process.
+
+    ZeRO-2/3 and FSDP run collectives inside every forward/backward, so a process with
+    fewer micro-batches than another would hang. Each process re-splits its rows into
+    the largest count any process needs (smaller chunks stay under the token budget;
+    every process holds B*G rows, so none is left empty).
+    """
+    chunks = micro_batches(batch, run.cfg.optim.micro_batch_tokens)
+    acc = run.accelerator
+    if acc.num_processes == 1:
+        return chunks
+    n = int(acc.gather(torch.tensor([len(chunks)], device=acc.device)).max())
+    if n == len(chunks):
+        return chunks
+    rows = torch.arange(batch.completion_ids.shape[0]).tensor_split(n)
+    return [r.tolist() for r in rows]
 
 
 def step_metrics(run: Run, got, t_collect: float, t_step: float) -> dict:

@@ -1,0 +1,280 @@
+"""Rollouts with vLLM, colocated with training (same GPUs, same processes).
+
+Each training process keeps a vLLM engine inside itself (TRL's "colocate" mode); G samples
+per prompt come from one request with SamplingParams(n=G). The engine is fed exactly what
+the HF engine is fed, so both produce the same RolloutBatch:
+
+- prompt token ids: the collator's (left padding removed), with each image's run of
+  placeholders folded back to one `<|image_pad|>`; vLLM expands it again from the image
+  size, and every call checks the expansion equals the collator's (placeholder counts
+  included) before anything trains on it;
+- images: the records' images re-opened and resized once by the same VisionSettings the
+  collator used (rebuilt from the processor's min/max pixels), so vLLM's processor sees the
+  same pixels and its own resize is a no-op;
+- banned tokens: `allowed_token_ids` is every id the HF engine does not suppress (vision
+  special tokens, padded vocabulary rows);
+- log-probs: `logprobs_mode="processed_logprobs"`, i.e. after temperature and the ban:
+  what `gpg_vl.forward.completion_logprobs` computes in training (top_p/top_k < 1 aside).
+
+After every optimizer step `load_weights(model)` streams the policy's parameters into
+vLLM without touching disk, gathered from ZeRO-3 or FSDP shards a chunk at a time, then
+drops the prefix and vision-encoder caches that the old weights computed. Sleep mode
+(GPU only) releases vLLM's memory after each generate call. With tensor_parallel_size=k,
+k consecutive processes share one vLLM and pool their prompts.
+
+vLLM is imported only when this engine is built; `import gpg_vl` never imports it.
+"""
+
+from __future__ import annotations
+
+import inspect
+import os
+from collections.abc import Iterator
+
+import torch
+
+from ..data.collator import PromptBatch
+from ..data.vision import VisionSettings, open_image
+from .batch import RolloutBatch
+from .tokens import completion_mask, decode_completions
+
+MIN_VLLM = "0.10.2"  # logprobs_mode (processed log-probs), sleep tags, collective_rpc with callables
+
+
+def import_vllm():
+    """vllm, or an error that says what to install."""
+    from packaging.version import Version
+
+    try:
+        import vllm
+    except ImportError as err:
+        raise ImportError("rollout.engine=vllm needs vLLM: pip install 'gpg_vl[gpu]' on a CUDA machine "
+                          f"(vllm>={MIN_VLLM}); rollout.engine=hf runs anywhere") from err
+    found = Version(vllm.__version__.split("+")[0])
+    if found < Version(MIN_VLLM):
+        raise ImportError(f"rollout.engine=vllm needs vLLM >= {MIN_VLLM}; found {vllm.__version__}")
+    return vllm
+
+
+def vision_settings(processor) -> VisionSettings:
+    """The collator's VisionSettings, read back from the processor it configured."""
+    ip = processor.image_processor
+    size = getattr(ip, "size", None) or {}
+    return VisionSettings(min_pixels=size.get("shortest_edge", getattr(ip, "min_pixels", 3136)),
+                          max_pixels=size.get("longest_edge", getattr(ip, "max_pixels", 401408)),
+                          patch_size=ip.patch_size, merge_size=ip.merge_size)
+
+
+def prompt_ids(prompts: PromptBatch) -> list[list[int]]:
+    """Each prompt's token ids without left padding, placeholders expanded (the collator's)."""
+    return [row[mask.bool()].tolist() for row, mask in zip(prompts.input_ids, prompts.attention_mask)]
+
+
+def fold_placeholders(ids: list[int], image_token_id: int) -> list[int]:
+    """Collapse each run of image placeholders to one token: the form vLLM expands."""
+    return [t for i, t in enumerate(ids) if t != image_token_id or i == 0 or ids[i - 1] != image_token_id]
+
+
+# --- weights out of the trainer ----------------------------------------------------------
+
+def full_weights(model, chunk_numel: int = 2 ** 27) -> Iterator[tuple[str, torch.Tensor]]:
+    """(name, full tensor) for every parameter, whatever shards them. Every process must
+    consume it in the same order: under ZeRO-3 and FSDP each chunk is a collective.
+
+    ZeRO-3: parameters are gathered `chunk_numel` elements at a time and copied out (vLLM
+    may hold a tensor until its whole layer has arrived). FSDP2: DTensor.full_tensor().
+    FSDP1: one summon_full_params for the whole model. Unsharded: the tensors themselves.
+    """
+    named = list(model.named_parameters())
+    if any(hasattr(p, "ds_id") for _, p in named):
+        import deepspeed
+
+        for chunk in _chunks(named, chunk_numel):
+            with deepspeed.zero.GatheredParameters([p for _, p in chunk]):
+                out = [(n, p.data.detach().clone()) for n, p in chunk]
+            yield from out
+        return
+    fsdp1 = _fsdp1_root(model)
+    if fsdp1 is not None:
+        with type(fsdp1).summon_full_params(fsdp1, writeback=False, recurse=True):
+            for n, p in model.named_parameters():
+                yield _clean_name(n), p.detach().clone()
+        return
+    for n, p in named:
+        yield n, p.full_tensor().detach() if hasattr(p, "full_tensor") else p.detach()
+
+
+def _chunks(named, limit: int):
+    chunk, size = [], 0
+    for name, p in named:
+        n = getattr(p, "ds_numel", p.numel())
+        if chunk and size + n > limit:
+            yield chunk
+            chunk, size = [], 0
+        chunk.append((name, p))
+        size += n
+    if chunk:
+        yield chunk
+
+
+def _fsdp1_root(model):
+    try:
+        from torch.distributed.fsdp import FullyShardedDataParallel
+    except ImportError:
+        return None
+    return next((m for m in model.modules() if isinstance(m, FullyShardedDataParallel)), None)
+
+
+def _clean_name(name: str) -> str:
+    return name.replace("_fsdp_wrapped_module.", "").replace("_checkpoint_wrapped_module.", "")
+
+
+def _reload_weights(worker, weights) -> None:
+    """Runs inside vLLM's worker. Newer vLLM reloads layer by layer (also into kernels it
+    repacked at load, as on CPU); older ones take the weights straight into the module."""
+    runner = worker.model_runner
+    reload = getattr(runner, "reload_weights", None)  # the worker's own forwards *args
+    if reload is not None and "weights_iterator" in inspect.signature(reload).parameters:
+        worker.reload_weights(weights_iterator=weights, is_checkpoint_format=True)
+    else:
+        runner.model.load_weights(weights)
+
+
+# --- the engine ---------------------------------------------------------------------------
+
+class VLLMEngine:
+    """generate / load_weights / close, as `gpg_vl.rollout.RolloutEngine`.
+
+    The keywords up to batch_rows are the HF engine's; the rest are vLLM's own:
+    tensor_parallel_size, gpu_memory_utilization (the share of each GPU vLLM may take:
+    weights + KV cache), sleep (after each generate, offload vLLM's weights to CPU and drop
+    its KV cache until the next call; default on where there is a GPU, it needs CUDA),
+    max_model_len, max_images (per prompt), seed (vLLM's sampling seed; + process index // tp).
+    """
+
+    def __init__(self, model, processor, *, max_new_tokens: int, temperature: float = 1.0,
+                 top_p: float = 1.0, top_k: int = 0, suppress_ids: list[int] = (),
+                 eos_token_ids: list[int], pad_token_id: int, batch_rows: int = 0,
+                 tensor_parallel_size: int = 1, gpu_memory_utilization: float = 0.3,
+                 sleep: bool | None = None, max_model_len: int | None = None,
+                 max_images: int = 8, seed: int = 0, enforce_eager: bool = False):
+        vllm = import_vllm()
+        self.tokenizer = processor.tokenizer
+        self.vision = vision_settings(processor)
+        self.image_token_id = self.tokenizer.convert_tokens_to_ids(getattr(processor, "image_token", "<|image_pad|>"))
+        self.max_new_tokens, self.temperature, self.top_p, self.top_k = max_new_tokens, temperature, top_p, top_k
+        self.eos_token_ids, self.pad_token_id, self.batch_rows = list(eos_token_ids), pad_token_id, batch_rows
+        banned = set(suppress_ids)
+        self.allowed_ids = [i for i in range(len(self.tokenizer)) if i not in banned]
+        self.sleep = torch.cuda.is_available() if sleep is None else sleep
+        self.sleeping: list[str] = []  # vLLM memory pools now released
+        self.tp = tensor_parallel_size
+        self.tp_group = self._tensor_parallel_group()
+        distributed = torch.distributed.is_available() and torch.distributed.is_initialized()
+        rank = torch.distributed.get_rank() if distributed else 0
+        # vLLM inside this process: weights reach it by reference, never pickled
+        os.environ["VLLM_ENABLE_V1_MULTIPROCESSING"] = "0"
+        dtype = str(next(model.parameters()).dtype).removeprefix("torch.")
+        path = model.config._name_or_path
+        self.llm = vllm.LLM(
+            model=path, tokenizer=path, dtype=dtype, seed=seed + rank // self.tp,
+            tensor_parallel_size=self.tp, gpu_memory_utilization=gpu_memory_utilization,
+            max_model_len=max_model_len, enable_sleep_mode=self.sleep,
+            logprobs_mode="processed_logprobs", enforce_eager=enforce_eager,
+            limit_mm_per_prompt={"image": max_images, "video": 0},
+            mm_processor_kwargs={"size": {"shortest_edge": self.vision.min_pixels,
+                                          "longest_edge": self.vision.max_pixels}},
+            # under torchrun/accelerate: join the trainer's process group instead of spawning
+            distributed_executor_backend="external_launcher" if distributed else None)
+        self._vllm = vllm
+
+    def _tensor_parallel_group(self):
+        """Processes [k*tp, (k+1)*tp) share one vLLM; None without tensor parallelism."""
+        if self.tp == 1:
+            return None
+        world = torch.distributed.get_world_size()
+        group, _ = torch.distributed.new_subgroups_by_enumeration(
+            [list(range(s, s + self.tp)) for s in range(0, world, self.tp)])
+        return group
+
+    # --- generation ---
+
+    def requests(self, prompts: PromptBatch) -> list[dict]:
+        """One vLLM prompt per PromptBatch row: folded token ids + the resized images."""
+        out = []
+        for i, (ids, record) in enumerate(zip(prompt_ids(prompts), prompts.records)):
+            images = [self.vision.prepare(open_image(ref)) for ref in record.images]
+            if [im.size for im in images] != [tuple(s) for s in prompts.input_sizes[i]]:
+                raise RuntimeError(f"record {record.id}: re-opened images resize to {[im.size for im in images]}, "
+                                   f"the collator's to {prompts.input_sizes[i]}")
+            out.append({"prompt_token_ids": fold_placeholders(ids, self.image_token_id),
+                        "multi_modal_data": {"image": images}})
+        return out
+
+    def sampling(self, n: int, greedy: bool):
+        return self._vllm.SamplingParams(
+            n=1 if greedy else n, temperature=0.0 if greedy else self.temperature, top_p=self.top_p,
+            top_k=self.top_k if self.top_k > 0 else -1, max_tokens=self.max_new_tokens, logprobs=0,
+            allowed_token_ids=self.allowed_ids, stop_token_ids=self.eos_token_ids, detokenize=False)
+
+    def _run(self, requests: list[dict], params) -> list:
+        if self.tp_group is None:
+            return self.llm.generate(requests, params, use_tqdm=False)
+        pooled = [None] * self.tp  # every process of the group runs the same, pooled, batch
+        torch.distributed.all_gather_object(pooled, requests, group=self.tp_group)
+        outs = self.llm.generate([r for part in pooled for r in part], params, use_tqdm=False)
+        start = sum(len(p) for p in pooled[:torch.distributed.get_rank(self.tp_group)])
+        return outs[start:start + len(requests)]
+
+    def generate_with_logprobs(self, prompts: PromptBatch, n: int,
+                               greedy: bool = False) -> tuple[RolloutBatch, torch.Tensor]:
+        """(RolloutBatch, per-token log-probs [B*G, C] of the sampled tokens, 0 past the mask)."""
+        self._wake(self.sleeping)
+        requests, expected = self.requests(prompts), prompt_ids(prompts)
+        step = max(1, self.batch_rows // n) if self.batch_rows else len(requests)
+        outs = []
+        for s in range(0, len(requests), step):
+            outs += self._run(requests[s:s + step], self.sampling(n, greedy))
+        if self.sleep:
+            self.llm.sleep(level=1)
+            self.sleeping = ["weights", "kv_cache"]
+        rows, logps = [], []
+        for record, out, want in zip(prompts.records, outs, expected):
+            if list(out.prompt_token_ids) != want:
+                raise RuntimeError(f"record {record.id}: vLLM built {len(out.prompt_token_ids)} prompt tokens, "
+                                   f"the collator {len(want)} (image placeholders differ?)")
+            for c in out.outputs * (n if greedy else 1):  # greedy rows are identical
+                rows.append(list(c.token_ids))
+                logps.append([lp[t].logprob for t, lp in zip(c.token_ids, c.logprobs)])
+        width = max(1, max(map(len, rows)))
+        ids = torch.tensor([r + [self.pad_token_id] * (width - len(r)) for r in rows])  # [B*G, C]
+        mask = completion_mask(ids, self.eos_token_ids)
+        logprobs = torch.tensor([lp + [0.0] * (width - len(lp)) for lp in logps]) * mask
+        texts = decode_completions(self.tokenizer, ids, mask, self.eos_token_ids)
+        batch = RolloutBatch(prompts=prompts, group_size=n, completion_ids=ids, completion_mask=mask, texts=texts)
+        return batch, logprobs
+
+    def generate(self, prompts: PromptBatch, n: int, greedy: bool = False) -> RolloutBatch:
+        return self.generate_with_logprobs(prompts, n, greedy)[0]
+
+    # --- weights ---
+
+    def load_weights(self, model) -> None:
+        """Push the trained weights into vLLM (every process calls this: gathering is collective)."""
+        self._wake(["weights"])
+        self.llm.collective_rpc(_reload_weights, args=(full_weights(model),))
+        self.llm.reset_prefix_cache()  # KV blocks and vision embeddings of the old weights
+        reset_encoder = getattr(self.llm.llm_engine, "reset_encoder_cache", None)
+        if reset_encoder is not None:
+            reset_encoder()
+
+    def _wake(self, tags: list[str]) -> None:
+        tags = [t for t in tags if t in self.sleeping]
+        if tags:
+            self.llm.wake_up(tags=tags)
+            self.sleeping = [t for t in self.sleeping if t not in tags]
+
+    def close(self) -> None:
+        self.llm = None
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()

