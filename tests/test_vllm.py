@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from safetensors.torch import load_file
 
 from gpg_vl.rollout.vllm import fold_placeholders, prompt_ids, vision_settings
 
@@ -123,10 +124,12 @@ def make_engine(path: Path, **options):
 
 
 def hf_logprobs(model, batch, suppress):
-    from gpg_vl.forward import completion_logprobs
+    """The training forward's log-probs, per-row layout: the reference the packed layout is
+    tested against (test_packing.py), and the one older transformers releases run."""
+    from gpg_vl.forward import row_logprobs
 
     with torch.no_grad():
-        lp, mask = completion_logprobs(model, batch, list(range(len(batch.texts))), 1.0, suppress)
+        lp, mask = row_logprobs(model, batch, list(range(len(batch.texts))), 1.0, suppress)
     return lp, mask
 
 
@@ -201,6 +204,26 @@ def test_greedy_rows_of_a_group_are_identical(engine, mixed_size_jsonl):
     batch = eng.generate(prompts, 3, greedy=True)
     rows = batch.completion_ids.view(len(prompts), 3, -1)
     assert (rows == rows[:, :1]).all()
+
+
+@needs_vllm
+def test_cli_trains_with_the_vllm_engine(tiny64, tmp_path):
+    """The real loop: vLLM rollouts, rewards, update, weights pushed into vLLM every step."""
+    out = tmp_path / "run"
+    r = subprocess.run([sys.executable, "-m", "gpg_vl.train", "--preset", "demo", f"model.path={tiny64}",
+                        "model.build_tiny=''", f"data.train={out}/data/train.jsonl", "data.synthetic_size=32",
+                        "optim.steps=3", "optim.prompts_per_step=4", "rollout.group_size=4",
+                        "rollout.engine=vllm", "probe.size=4", f"log.out_dir={out}", "log.progress=false",
+                        "rewards.weights={'tests/plugins/toy_rewards.py:distinct_chars': 1.0}", "rewards.args={}",
+                        "log.tensorboard=false", "log.plot=false"],
+                       cwd=ROOT, capture_output=True, text=True, timeout=900)
+    assert r.returncode == 0, r.stderr[-4000:]
+    lines = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+    assert [line["step"] for line in lines] == [1, 2, 3]
+    _report("cli_rollout_seconds_per_step", sum(line["time/rollout"] for line in lines) / 3)
+    before = load_file(tiny64 / "model.safetensors")
+    after = load_file(out / "checkpoint-3" / "model.safetensors")
+    assert any(not torch.equal(before[k], after[k]) for k in before)
 
 
 def _report(key: str, value: float) -> None:
