@@ -26,6 +26,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
+from .data.collator import PromptBatch
 from .rollout.batch import RolloutBatch
 
 PACKABLE_MODELS = ("qwen2_vl", "qwen2_5_vl")  # M-RoPE index known and checked by the tests
@@ -53,8 +54,7 @@ class Packed:
 
 def unsupported_reason(model) -> str | None:
     """Why the packed forward cannot run on this model (None: it can)."""
-    inner = getattr(model, "module", model)  # DDP / DeepSpeed wrappers keep the model here
-    config = inner.config
+    config = getattr(model, "module", model).config  # DDP / DeepSpeed wrappers keep the model here
     if getattr(config, "model_type", "") not in PACKABLE_MODELS:
         return f"model type {getattr(config, 'model_type', '?')!r} is not one of {PACKABLE_MODELS}"
     text = getattr(config, "text_config", config)
@@ -79,14 +79,18 @@ def group_rows(batch: RolloutBatch, rows: list[int]) -> dict[int, list[int]]:
     return out
 
 
-def prompt_positions(model, batch: RolloutBatch, groups: list[int]) -> Tensor:
-    """The prompts' M-RoPE positions [3, B, P] from the model's own index (left padding kept)."""
-    inner = getattr(model, "module", model)
-    p = batch.prompts
-    _, grid = p.vision_for(groups)
+def mrope_positions(model, prompts: PromptBatch, index: list[int] | None = None) -> Tensor:
+    """M-RoPE positions [3, B, P] of these prompts (all when index is None), by the model's own index.
+
+    Left padding keeps its columns (their positions are unused). Shared by the packed
+    training forward and the HF engine's shared prefill, so both place tokens alike.
+    """
+    inner = getattr(model, "module", model)  # DDP / DeepSpeed wrappers keep the model here
+    index = list(range(len(prompts))) if index is None else index
+    _, grid = prompts.vision_for(index)
     positions, _ = inner.model.get_rope_index(
-        input_ids=p.input_ids[groups], mm_token_type_ids=p.mm_token_type_ids[groups],
-        image_grid_thw=grid if len(grid) else None, attention_mask=p.attention_mask[groups])
+        input_ids=prompts.input_ids[index], mm_token_type_ids=prompts.mm_token_type_ids[index],
+        image_grid_thw=grid if len(grid) else None, attention_mask=prompts.attention_mask[index])
     return positions
 
 
@@ -118,7 +122,7 @@ def pack(model, batch: RolloutBatch, rows: list[int], C: int, pad_id: int = 0) -
     """Lay out these rows (completions trimmed to C tokens) as one packed row per prompt."""
     by_group = group_rows(batch, rows)
     groups = list(by_group)
-    positions = prompt_positions(model, batch, groups)  # [3, B, P]
+    positions = mrope_positions(model, batch.prompts, groups)  # [3, B, P]
     p = batch.prompts
     lengths = batch.completion_mask[:, :C].sum(dim=1)  # [B*G]
     parts = []

@@ -121,3 +121,25 @@ def test_micro_batches_hold_whole_groups_when_one_fits(policy, mixed_size_jsonl)
     width = batch.prompts.input_ids.shape[1] + C
     assert micro_batches(batch, 8 * width) == [[0, 1, 2, 3, 4, 5], [6, 7, 8, 9, 10, 11]]  # 8 rows -> 6
     assert micro_batches(batch, 2 * width) == [[0, 1], [2, 3], [4, 5], [6, 7], [8, 9], [10, 11]]
+
+
+@pytest.mark.parametrize("family,top_k", [("tiny_qwen2_vl", 1), ("tiny_qwen2_vl", 0), ("tiny_qwen2_5_vl", 0)])
+def test_shared_prefill_samples_what_repeated_prefill_samples(request, mixed_size_jsonl, family, top_k):
+    """The HF engine's one-prefill-per-prompt path == num_return_sequences (left padding, 2 images)."""
+    from gpg_vl.models import eos_token_ids, pad_token_id
+    from gpg_vl.rollout import engine_class
+
+    model, processor = load_policy(ModelConfig(path=str(request.getfixturevalue(family))))
+    prompts = PromptCollator(processor, VisionSettings(max_pixels=200 * 28 * 28), max_prompt_length=512)(
+        load_records(mixed_size_jsonl))
+    suppress = suppressed_token_ids(processor.tokenizer, model.config.text_config.vocab_size)
+    engine = engine_class("hf")(model, processor, max_new_tokens=6, top_k=top_k, suppress_ids=suppress,
+                                eos_token_ids=eos_token_ids(model, processor.tokenizer),
+                                pad_token_id=pad_token_id(processor.tokenizer))
+    assert engine._can_share_prefill(prompts)
+    torch.manual_seed(1)
+    shared = engine.generate(prompts, 3).completion_ids
+    engine._can_share_prefill = lambda p: False
+    torch.manual_seed(1)
+    repeated = engine.generate(prompts, 3).completion_ids
+    assert torch.equal(shared, repeated)  # top_k=1: argmax; top_k=0: same seed, same draws
