@@ -23,6 +23,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from PIL import Image, ImageDraw
 from safetensors.torch import load_file
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -44,13 +45,13 @@ needs_deepspeed = pytest.mark.skipif(not has_deepspeed(), reason=(
 
 @pytest.fixture(scope="module")
 def records(tmp_path_factory) -> Path:
-    from conftest import draw_image
-
     root = tmp_path_factory.mktemp("dist_data")
     (root / "img").mkdir()
     lines = []
     for i, size in enumerate([(56, 56), (100, 80), (64, 120), (200, 150)]):
-        draw_image(root / "img" / f"{i}.png", size, (220, 30, 30))
+        image = Image.new("RGB", size, (240, 240, 240))
+        ImageDraw.Draw(image).rectangle([2, 2, size[0] // 2, size[1] // 2], fill=(220, 30, 30))
+        image.save(root / "img" / f"{i}.png")
         lines.append({"id": f"r{i}", "task": "classification", "problem": "What color is the shape?",
                       "answer": "red", "images": [f"img/{i}.png"] + (["img/0.png"] if i == 3 else [])})
     (root / "d.jsonl").write_text("".join(json.dumps(line) + "\n" for line in lines))
