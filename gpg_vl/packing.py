@@ -83,7 +83,7 @@ def mrope_positions(model, prompts: PromptBatch, index: list[int] | None = None)
     """M-RoPE positions [3, B, P] of these prompts (all when index is None), by the model's own index.
 
     Left padding keeps its columns (their positions are unused). Shared by the packed
-    training forward and the HF engine's shared prefill, so both place tokens alike.
+    training forward and the HF engine's shared-prefix decoding, so both place tokens alike.
     """
     inner = getattr(model, "module", model)  # DDP / DeepSpeed wrappers keep the model here
     index = list(range(len(prompts))) if index is None else index
@@ -119,7 +119,10 @@ def pack_group(prompt_ids: Tensor, prompt_pos: Tensor, comp: Tensor, lengths: Te
 
 
 def pack(model, batch: RolloutBatch, rows: list[int], C: int, pad_id: int = 0) -> Packed:
-    """Lay out these rows (completions trimmed to C tokens) as one packed row per prompt."""
+    """Lay out these rows (completions trimmed to C tokens) as one packed row per prompt.
+
+    pad_id fills the right padding, which the mask hides (any id but an image token's).
+    """
     by_group = group_rows(batch, rows)
     groups = list(by_group)
     positions = mrope_positions(model, batch.prompts, groups)  # [3, B, P]

@@ -94,7 +94,8 @@ def test_packed_forward_equals_per_row(request, family, attn, mixed_size_jsonl):
     batch, suppress = rollout(processor, mixed_size_jsonl, model.config.text_config.vocab_size)
     n_params = len(list(model.parameters()))
     # all rows at once; micro-batches of two whole groups; groups split across micro-batches
-    for chunks in ([list(range(12))], [list(range(6)), list(range(6, 12))], [[0, 1, 4, 5], [2, 3, 6], [7, 8, 9, 10, 11]]):
+    splits = ([list(range(12))], [list(range(6)), list(range(6, 12))], [[0, 1, 4, 5], [2, 3, 6], [7, 8, 9, 10, 11]])
+    for chunks in splits:
         lp_row, grads_row = logprobs_and_grads(model, row_logprobs, batch, chunks, suppress)
         lp_packed, grads_packed = logprobs_and_grads(model, packed_logprobs, batch, chunks, suppress)
         torch.testing.assert_close(lp_packed, lp_row, atol=1e-5, rtol=0)
@@ -123,23 +124,71 @@ def test_micro_batches_hold_whole_groups_when_one_fits(policy, mixed_size_jsonl)
     assert micro_batches(batch, 2 * width) == [[0, 1], [2, 3], [4, 5], [6, 7], [8, 9], [10, 11]]
 
 
-@pytest.mark.parametrize("family,top_k", [("tiny_qwen2_vl", 1), ("tiny_qwen2_vl", 0), ("tiny_qwen2_5_vl", 0)])
-def test_shared_prefill_samples_what_repeated_prefill_samples(request, mixed_size_jsonl, family, top_k):
-    """The HF engine's one-prefill-per-prompt path == num_return_sequences (left padding, 2 images)."""
+@pytest.mark.parametrize("family", ["tiny_qwen2_vl", "tiny_qwen2_5_vl"])
+def test_shared_prefix_decoding_matches_generate(request, mixed_size_jsonl, family):
+    """One prefill per prompt + shared-prefix attention == generate(num_return_sequences).
+
+    top_k=1 makes both deterministic, so the tokens must agree exactly: positions, cache
+    and attention over [prompt | own tokens] (left padding, a two-image prompt).
+    """
     from gpg_vl.models import eos_token_ids, pad_token_id
-    from gpg_vl.rollout import engine_class
+    from gpg_vl.rollout import engine_class, shared_prefix
 
     model, processor = load_policy(ModelConfig(path=str(request.getfixturevalue(family))))
     prompts = PromptCollator(processor, VisionSettings(max_pixels=200 * 28 * 28), max_prompt_length=512)(
         load_records(mixed_size_jsonl))
     suppress = suppressed_token_ids(processor.tokenizer, model.config.text_config.vocab_size)
-    engine = engine_class("hf")(model, processor, max_new_tokens=6, top_k=top_k, suppress_ids=suppress,
+    engine = engine_class("hf")(model, processor, max_new_tokens=6, top_k=1, suppress_ids=suppress,
                                 eos_token_ids=eos_token_ids(model, processor.tokenizer),
                                 pad_token_id=pad_token_id(processor.tokenizer))
-    assert engine._can_share_prefill(prompts)
-    torch.manual_seed(1)
+    assert shared_prefix.supports(model)
     shared = engine.generate(prompts, 3).completion_ids
-    engine._can_share_prefill = lambda p: False
-    torch.manual_seed(1)
-    repeated = engine.generate(prompts, 3).completion_ids
-    assert torch.equal(shared, repeated)  # top_k=1: argmax; top_k=0: same seed, same draws
+    attn = model.config.text_config._attn_implementation
+    model.config.model_type = "generic"  # -> generate(num_return_sequences=3)
+    try:
+        assert not shared_prefix.supports(model)
+        repeated = engine.generate(prompts, 3).completion_ids
+    finally:
+        model.config.model_type = family.removeprefix("tiny_")
+    assert torch.equal(shared, repeated)
+    assert model.config.text_config._attn_implementation == attn  # restored after decoding
+
+
+def test_draw_samples_the_softmax_and_never_a_masked_id():
+    from gpg_vl.rollout.shared_prefix import draw
+
+    torch.manual_seed(0)
+    probs = torch.tensor([0.0, 0.5, 0.2, 0.3, 0.0])  # the last id masked, like padded-vocab rows
+    logits = probs.log().expand(40000, -1).clone()
+    counts = torch.bincount(draw(logits), minlength=5).float() / 40000
+    assert counts[0] == 0 and counts[4] == 0
+    torch.testing.assert_close(counts, probs, atol=0.01, rtol=0)
+
+
+def test_sampled_tokens_have_the_training_forwards_logprobs(policy, mixed_size_jsonl, monkeypatch):
+    """The distribution each token was drawn from (temperature, suppression) is the one trained on."""
+    from gpg_vl.models import eos_token_ids, pad_token_id
+    from gpg_vl.rollout import engine_class, shared_prefix
+
+    model, processor = policy
+    prompts = PromptCollator(processor, VisionSettings(max_pixels=200 * 28 * 28), max_prompt_length=512)(
+        load_records(mixed_size_jsonl))
+    suppress = suppressed_token_ids(processor.tokenizer, model.config.text_config.vocab_size)
+    engine = engine_class("hf")(model, processor, max_new_tokens=5, temperature=0.7, suppress_ids=suppress,
+                                eos_token_ids=eos_token_ids(model, processor.tokenizer),
+                                pad_token_id=pad_token_id(processor.tokenizer))
+    seen = []
+    real_draw = shared_prefix.draw
+
+    def recording_draw(scores):
+        seen.append(torch.log_softmax(scores, dim=-1))
+        return real_draw(scores)
+
+    monkeypatch.setattr(shared_prefix, "draw", recording_draw)
+    torch.manual_seed(0)
+    batch = engine.generate(prompts, 3)
+    C = batch.completion_ids.shape[1]
+    sampled = torch.stack(seen[:C], dim=1).gather(-1, batch.completion_ids.unsqueeze(-1)).squeeze(-1)  # [12, C]
+    with torch.no_grad():
+        trained, mask = completion_logprobs(model, batch, list(range(12)), 0.7, torch.tensor(suppress))
+    torch.testing.assert_close(sampled[:, :trained.shape[1]] * mask, trained, atol=1e-5, rtol=0)

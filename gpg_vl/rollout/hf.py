@@ -1,11 +1,11 @@
 """The embedded default engine: batched sampling with transformers `generate`.
 
-G completions per prompt come from one `generate` call. For Qwen2-VL / Qwen2.5-VL each
-prompt is prefilled once and its KV cache repeated G times (`num_return_sequences=G`
-would run the prompt's tokens G times: about half of a short rollout's work); other
-models use num_return_sequences. The pixel values are those the collator computed once.
-Vision special tokens (and any padded-vocabulary rows) are suppressed, so a policy can
-never emit `<|image_pad|>`.
+G completions per prompt: for Qwen2-VL / Qwen2.5-VL, `shared_prefix.sample_groups`
+prefills each prompt once and decodes its G rows against one copy of the prompt's keys
+and values (`num_return_sequences=G` would prefill and read the prompt G times: most of a
+short rollout's work); other models, and greedy decoding, use one `generate` call. The
+pixel values are those the collator computed once. Vision special tokens (and any
+padded-vocabulary rows) are suppressed, so a policy can never emit `<|image_pad|>`.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from __future__ import annotations
 import torch
 
 from ..data.collator import PromptBatch
-from ..packing import PACKABLE_MODELS, mrope_positions
+from . import shared_prefix
 from .batch import RolloutBatch
 from .tokens import completion_mask, decode_completions
 
@@ -26,6 +26,7 @@ class HFEngine:
         self.tokenizer = processor.tokenizer
         self.max_new_tokens = max_new_tokens
         self.sampling = dict(temperature=temperature, top_p=top_p, top_k=top_k or None)
+        self.warpers = shared_prefix.warpers(temperature, top_k, top_p)
         self.suppress_ids = list(suppress_ids)
         self.eos_token_ids = list(eos_token_ids)
         self.pad_token_id = pad_token_id
@@ -33,49 +34,19 @@ class HFEngine:
 
     @torch.no_grad()
     def _generate(self, prompts: PromptBatch, n: int, greedy: bool) -> torch.Tensor:
-        if not greedy and n > 1 and self._can_share_prefill(prompts):
-            inputs = self._shared_prefill(prompts, n)
-        else:
-            inputs = {k: v.to(self.model.device) for k, v in prompts.model_inputs().items()}
-            inputs["num_return_sequences"] = 1 if greedy else n
+        if not greedy and n > 1 and shared_prefix.supports(self.model):
+            return shared_prefix.sample_groups(
+                self.model, prompts, n, self.max_new_tokens, self.sampling["temperature"], self.warpers,
+                torch.tensor(self.suppress_ids, dtype=torch.long), torch.tensor(self.eos_token_ids),
+                self.pad_token_id).cpu()  # [B*n, C]
+        inputs = {k: v.to(self.model.device) for k, v in prompts.model_inputs().items()}
         sampling = dict(do_sample=False) if greedy else dict(do_sample=True, **self.sampling)
         out = self.model.generate(
-            **inputs, **sampling, max_new_tokens=self.max_new_tokens,
-            suppress_tokens=self.suppress_ids or None, eos_token_id=self.eos_token_ids,
-            pad_token_id=self.pad_token_id, use_cache=True)
+            **inputs, **sampling, num_return_sequences=1 if greedy else n,
+            max_new_tokens=self.max_new_tokens, suppress_tokens=self.suppress_ids or None,
+            eos_token_id=self.eos_token_ids, pad_token_id=self.pad_token_id, use_cache=True)
         out = out[:, prompts.input_ids.shape[1]:].cpu()  # [B*n, C]
         return out.repeat_interleave(n, dim=0) if greedy else out  # greedy rows are identical
-
-    def _can_share_prefill(self, prompts: PromptBatch) -> bool:
-        """M-RoPE positions known, and the prompts end in text (the last token is not cached)."""
-        return (getattr(self.model.config, "model_type", "") in PACKABLE_MODELS
-                and not prompts.mm_token_type_ids[:, -1].any())
-
-    def _shared_prefill(self, prompts: PromptBatch, n: int) -> dict:
-        """generate() inputs [B*n, P] continuing one prefill per prompt, its cache repeated n times.
-
-        The cache covers all but the prompts' last token (generate needs one uncached token
-        to start from); positions are the prompts' M-RoPE ones, passed explicitly so every
-        row continues from its own prompt's end. The repeated cache is a preallocated
-        StaticCache: a growing DynamicCache copies all B*n rows' keys and values at every
-        decoding step (a third of decoding time on a CPU). Not compiled (`disable_compile`):
-        batch and prompt length change every step.
-        """
-        from transformers import StaticCache
-
-        device = self.model.device
-        inputs = {k: v.to(device) for k, v in prompts.model_inputs().items()}
-        positions = mrope_positions(self.model, prompts).to(device)  # [3, B, P]
-        head = {k: inputs[k][:, :-1] for k in ("input_ids", "attention_mask", "mm_token_type_ids")}
-        prefill = self.model(**head, pixel_values=inputs["pixel_values"], image_grid_thw=inputs["image_grid_thw"],
-                             position_ids=positions[:, :, :-1], use_cache=True, logits_to_keep=1).past_key_values
-        cache = StaticCache(config=self.model.config, max_cache_len=positions.shape[2] + self.max_new_tokens)
-        for layer, (keys, values, *_) in enumerate(prefill):  # [B, H, P-1, D] -> [B*n, ...], prompt-major
-            cache.update(keys.repeat_interleave(n, dim=0), values.repeat_interleave(n, dim=0), layer)
-        return dict(input_ids=inputs["input_ids"].repeat_interleave(n, dim=0),
-                    attention_mask=inputs["attention_mask"].repeat_interleave(n, dim=0),
-                    position_ids=positions.repeat_interleave(n, dim=1), past_key_values=cache,
-                    disable_compile=True)
 
     def generate(self, prompts: PromptBatch, n: int, greedy: bool = False) -> RolloutBatch:
         was_training = self.model.training

@@ -1,0 +1,152 @@
+"""Sampling G completions per prompt from one prefill per prompt (shared-prefix decoding).
+
+`generate(num_return_sequences=G)` prefills every prompt G times and, at every decoding
+step, reads G copies of the prompt's keys and values. Here each prompt is prefilled once
+(its image once); its keys and values stay [B, H, P, D] and only the completions' own are
+per row, [B*G, H, t, D]. A decoding step scores the G rows of a group against their
+prompt in one matmul and against their own tokens in another, and takes one softmax over
+both: exactly attention over [prompt | own tokens] (vLLM's and FlashInfer's cascade /
+shared-prefix attention, in plain torch, for decoding only).
+
+Sampling is what the training forward scores: logits / temperature with the suppressed
+ids removed, then transformers' own top-k / top-p warpers, and a draw by inverse CDF (one
+uniform per row; torch.multinomial costs more than a decoding step's attention on a
+CPU). A checkpoint's generation_config extras (repetition penalty, ...) do not apply: the
+training forward could not reproduce them.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+
+import torch
+from torch import Tensor
+from transformers import AttentionInterface, LogitsProcessorList, TopKLogitsWarper, TopPLogitsWarper
+
+from ..data.collator import PromptBatch
+from ..packing import PACKABLE_MODELS, mrope_positions
+
+ATTENTION = "gpg_shared_prefix"
+
+
+class PrefixKV:
+    """The cache a decoding step reads: each prompt's keys/values once, each row's own after.
+
+    prompt_keys/values[layer]: [B, Hkv, P, D]; prompt_mask: [B, P] (False on left padding);
+    own keys/values[layer]: [B*G, Hkv, max_new, D], filled one token per step.
+    """
+
+    is_compileable = False
+
+    def __init__(self, prefill, prompt_mask: Tensor, group: int, max_new: int):
+        self.prompt_keys = [k for k, _, *_ in prefill]
+        self.prompt_values = [v for _, v, *_ in prefill]
+        self.prompt_mask, self.group = prompt_mask.bool(), group
+        B, H, _, D = self.prompt_keys[0].shape
+        like = self.prompt_keys[0]
+        self.keys = [like.new_empty(B * group, H, max_new, D) for _ in self.prompt_keys]
+        self.values = [like.new_empty(B * group, H, max_new, D) for _ in self.prompt_keys]
+        self.length = [0] * len(self.keys)
+
+    def update(self, keys: Tensor, values: Tensor, layer_idx: int, *args, **kwargs):
+        """Store one step's [B*G, Hkv, 1, D]; return this row's own tokens so far."""
+        t = self.length[layer_idx]
+        self.keys[layer_idx][:, :, t] = keys[:, :, 0]
+        self.values[layer_idx][:, :, t] = values[:, :, 0]
+        self.length[layer_idx] = t + 1
+        return self.keys[layer_idx][:, :, :t + 1], self.values[layer_idx][:, :, :t + 1]
+
+    def get_seq_length(self, layer_idx: int = 0) -> int:
+        return self.prompt_keys[0].shape[2] + self.length[layer_idx]
+
+
+def shared_prefix_attention(module, query: Tensor, key: Tensor, value: Tensor, attention_mask,
+                            scaling: float, dropout: float = 0.0, shared_prefix: PrefixKV = None, **kwargs):
+    """One decoding step: query [N, Hq, 1, D] over [its prompt | its own key [N, Hkv, t, D]].
+
+    Returns ([N, 1, Hq, D], None) like transformers' attention functions.
+    """
+    pk = shared_prefix.prompt_keys[module.layer_idx]  # [B, Hkv, P, D]
+    pv = shared_prefix.prompt_values[module.layer_idx]
+    B, Hkv, P, D = pk.shape
+    N, Hq = query.shape[:2]
+    G, rep = N // B, Hq // Hkv  # rep: query heads per key/value head (GQA)
+    q = query.view(B, G, Hkv, rep, D).permute(0, 2, 3, 1, 4).reshape(B, Hkv, rep * G, D)
+    to_prompt = (q @ pk.transpose(-1, -2)) * scaling  # [B, Hkv, rep*G, P]: a group's rows at once
+    to_prompt = to_prompt.masked_fill(~shared_prefix.prompt_mask[:, None, None, :], float("-inf"))
+    to_prompt = to_prompt.view(B, Hkv, rep, G, P).permute(0, 3, 1, 2, 4).reshape(N, Hkv, rep, P)
+    to_own = (query.view(N, Hkv, rep, D) @ key.transpose(-1, -2)) * scaling  # [N, Hkv, rep, t]
+    weights = torch.softmax(torch.cat([to_prompt, to_own], dim=-1), dim=-1, dtype=torch.float32).to(query.dtype)
+    w_prompt = weights[..., :P].view(B, G, Hkv, rep, P).permute(0, 2, 3, 1, 4).reshape(B, Hkv, rep * G, P)
+    from_prompt = (w_prompt @ pv).view(B, Hkv, rep, G, D).permute(0, 3, 1, 2, 4).reshape(N, Hkv, rep, D)
+    out = from_prompt + weights[..., P:] @ value  # [N, Hkv, rep, D]
+    return out.reshape(N, Hq, 1, D).transpose(1, 2), None
+
+
+AttentionInterface.register(ATTENTION, shared_prefix_attention)
+
+
+def supports(model) -> bool:
+    """M-RoPE positions known (Qwen2-VL / Qwen2.5-VL) and every layer attends in full."""
+    config = model.config
+    text = getattr(config, "text_config", config)
+    return (getattr(config, "model_type", "") in PACKABLE_MODELS
+            and "sliding_attention" not in (getattr(text, "layer_types", None) or []))
+
+
+@contextmanager
+def attention(model, name: str):
+    """Run the language model's attention layers with `name`, restoring the old one after."""
+    text = getattr(model.config, "text_config", model.config)
+    old = text._attn_implementation
+    text._attn_implementation = name
+    try:
+        yield
+    finally:
+        text._attn_implementation = old
+
+
+def warpers(temperature: float, top_k: int | None, top_p: float) -> LogitsProcessorList:
+    """transformers' own top-k / top-p, in generate's order (temperature is applied before)."""
+    out = LogitsProcessorList()
+    if top_k:
+        out.append(TopKLogitsWarper(top_k=top_k))
+    if top_p < 1.0:
+        out.append(TopPLogitsWarper(top_p=top_p))
+    return out
+
+
+def draw(logits: Tensor) -> Tensor:
+    """One token per row [N] from logits [N, V] (-inf = never) by inverse CDF, in float64."""
+    cdf = torch.softmax(logits, dim=-1, dtype=torch.float64).cumsum(dim=-1)  # [N, V]
+    u = torch.rand(logits.shape[0], 1, dtype=torch.float64, device=logits.device) * cdf[:, -1:]
+    return torch.searchsorted(cdf, u, right=True).squeeze(1).clamp_(max=logits.shape[1] - 1)
+
+
+@torch.no_grad()
+def sample_groups(model, prompts: PromptBatch, n: int, max_new_tokens: int, temperature: float,
+                  warp: LogitsProcessorList, suppress_ids: Tensor, eos_ids: Tensor, pad_id: int) -> Tensor:
+    """[B*n, C] sampled token ids, rows prompt-major, padded with pad_id after each row's EOS."""
+    device = model.device
+    inputs = {k: v.to(device) for k, v in prompts.model_inputs().items()}
+    positions = mrope_positions(model, prompts).to(device)  # [3, B, P]
+    out = model(**inputs, position_ids=positions, use_cache=True, logits_to_keep=1)
+    cache = PrefixKV(out.past_key_values, inputs["attention_mask"], n, max_new_tokens)
+    logits = out.logits[:, -1].repeat_interleave(n, dim=0)  # [N, V]
+    start = (positions.amax(dim=(0, 2)) + 1).repeat_interleave(n)  # [N]: each row's first new position
+    suppress_ids, eos_ids = suppress_ids.to(device), eos_ids.to(device)
+    done = torch.zeros(logits.shape[0], dtype=torch.bool, device=device)
+    tokens = []
+    with attention(model, ATTENTION):
+        for t in range(max_new_tokens):
+            scores = logits.float() / temperature
+            scores[:, suppress_ids] = float("-inf")
+            step = draw(warp(None, scores)).masked_fill_(done, pad_id)  # [N]
+            tokens.append(step)
+            done |= torch.isin(step, eos_ids)
+            if done.all() or t + 1 == max_new_tokens:
+                break
+            pos = (start + t).view(1, -1, 1).expand(3, -1, 1)  # [3, N, 1]
+            logits = model(input_ids=step[:, None], position_ids=pos, past_key_values=cache, use_cache=True,
+                           shared_prefix=cache).logits[:, -1]
+    return torch.stack(tokens, dim=1)
