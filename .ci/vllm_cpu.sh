@@ -6,12 +6,13 @@
 # with rollout.engine=vllm. Figures land in $GPG_VL_VLLM_REPORT (default vllm_report.json).
 #
 #   .ci/vllm_cpu.sh                                   # needs ~3 GB disk, ~4 min the first time
-#   GPG_VL_TORCH_CPU_INDEX= .ci/vllm_cpu.sh           # no PyTorch index: torch 2.13.0+cpu via pip's find-links
+#   GPG_VL_TORCH_CPU_INDEX=https://download.pytorch.org/whl/cpu .ci/vllm_cpu.sh
+#                                                     # where the PyTorch index is reachable (CPU torchvision)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PIP_DISABLE_PIP_VERSION_CHECK=1
 VENV=${GPG_VL_VLLM_VENV:-/tmp/gpg-vl-vllm-cpu}
-INDEX=${GPG_VL_TORCH_CPU_INDEX-https://download.pytorch.org/whl/cpu}  # torch==2.13.0+cpu lives there
+INDEX=${GPG_VL_TORCH_CPU_INDEX-}  # default: the package registry only (the CI machine reaches nothing else)
 REPORT=${GPG_VL_VLLM_REPORT:-$PWD/vllm_report.json}
 
 if [ ! -x "$VENV/bin/python" ]; then

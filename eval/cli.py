@@ -33,6 +33,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--benchmark", help="comma-separated benchmark names (see --list) or module:name")
     p.add_argument("--model", help="comma-separated checkpoint folders or hub ids")
     p.add_argument("--engine", default="hf", help="rollout engine: hf (anywhere) | vllm (GPU)")
+    p.add_argument("--engine-arg", action="append", default=[], metavar="KEY=VALUE",
+                   help="engine option, repeatable (value parsed as YAML), e.g. tensor_parallel_size=2")
     p.add_argument("--limit", type=int, default=0, help="evaluate only the first N items (0 = all)")
     p.add_argument("--out", default="eval_results", help="output folder")
     p.add_argument("--data", default="", help="records file for the one benchmark, or NAME=PATH,... per benchmark")
@@ -97,7 +99,8 @@ def evaluate_model(args, model: str, selected: dict, vision: VisionSettings, out
     """Every benchmark on one checkpoint; results.json/results.md updated after each."""
     model_id = os.path.abspath(model) if Path(model).exists() else model
     policy = engines.load(model, args.engine, vision, max_new_tokens=256, dtype=args.dtype,
-                          temperature=args.temperature or 1.0, family=args.model_family)
+                          temperature=args.temperature or 1.0, family=args.model_family,
+                          engine_args=args.engine_args)
     try:
         for name, (path, records) in selected.items():
             evaluate_benchmark(args, policy, model_id, get_benchmark(name), path, records, vision, out)
@@ -154,7 +157,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         names = [get_benchmark(n.strip()).name for n in args.benchmark.split(",") if n.strip()]
         models = checkpoints(args.model)
-        engines.check_engine(args.engine)
+        args.engine_args = engines.engine_args(args.engine, args.engine_arg)
         args.dtype = engines.resolve_dtype(args.dtype)
         selected = prepare(args, names)
         out = Path(args.out)

@@ -46,6 +46,30 @@ def check_engine(name: str) -> type:
                         f"use --engine hf") from exc
 
 
+LOADER_KEYS = {"max_new_tokens", "temperature", "suppress_ids", "eos_token_ids", "pad_token_id"}
+
+
+def engine_args(name: str, items: list[str]) -> dict:
+    """`--engine-arg KEY=VALUE` items as checked engine options (values parsed as YAML)."""
+    import yaml
+
+    from gpg_vl.config import ConfigError
+    from gpg_vl.rollout import check_engine_args
+
+    cls = check_engine(name)
+    out = {}
+    for item in items:
+        key, sep, raw = item.partition("=")
+        if not sep or not key.strip():
+            raise EvalError(f"--engine-arg {item!r} is not KEY=VALUE")
+        out[key.strip()] = yaml.safe_load(raw)
+    try:
+        check_engine_args(cls, out, LOADER_KEYS)
+    except ConfigError as exc:
+        raise EvalError(str(exc).replace("rollout.engine_args.", "--engine-arg ")) from exc
+    return out
+
+
 def resolve_dtype(dtype: str) -> str:
     """"auto": bfloat16 on a GPU (what checkpoints are trained in), float32 on a CPU."""
     if dtype != "auto":
@@ -56,7 +80,8 @@ def resolve_dtype(dtype: str) -> str:
 
 
 def load(path: str, engine: str, vision, *, max_new_tokens: int, temperature: float = 1.0,
-         dtype: str = "float32", attn: str = "sdpa", family: str = "auto") -> Policy:
+         dtype: str = "float32", attn: str = "sdpa", family: str = "auto",
+         engine_args: dict | None = None) -> Policy:
     """Load `path` with gpg_vl.models.load_policy and wrap it in the named engine."""
     from gpg_vl.config import ModelConfig
     from gpg_vl.models import eos_token_ids, load_policy, model_family, pad_token_id, text_config
@@ -71,7 +96,7 @@ def load(path: str, engine: str, vision, *, max_new_tokens: int, temperature: fl
     suppress = suppressed_token_ids(processor.tokenizer, text_config(model).vocab_size)
     built = cls(model, processor, max_new_tokens=max_new_tokens, temperature=temperature,
                 suppress_ids=suppress, eos_token_ids=eos_token_ids(model, processor.tokenizer),
-                pad_token_id=pad_token_id(processor.tokenizer))
+                pad_token_id=pad_token_id(processor.tokenizer), **(engine_args or {}))
     return Policy(path, built, processor, model_family(model) if family == "auto" else family)
 
 

@@ -83,6 +83,8 @@ class RolloutConfig:
     "Extra token strings or ids never sampled (vision special tokens are always suppressed)."
     batch_rows: int = 0
     "Rows per generate call (0 = all B*G at once)."
+    engine_args: dict = field(default_factory=dict)
+    "Engine-specific options, e.g. vllm: {tensor_parallel_size: 2, gpu_memory_utilization: 0.4, sleep: true}."
 
 
 @dataclass

@@ -24,6 +24,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
+import transformers.modeling_utils
 from torch import Tensor
 
 from .data.collator import PromptBatch
@@ -63,7 +64,15 @@ def unsupported_reason(model) -> str | None:
         return f"attention {attn!r} takes no custom 4-D mask (packing needs one of {MASKED_ATTENTION})"
     if "sliding_attention" in (getattr(text, "layer_types", None) or []):
         return "sliding-window layers would ignore the shared-prompt mask"
+    if not keeps_logits_at_mask():
+        return (f"transformers {transformers.__version__} cannot keep logits at a boolean mask "
+                "(logits_to_keep [B, L] bool needs transformers' slice_logits_to_keep)")
     return None
+
+
+def keeps_logits_at_mask() -> bool:
+    """Whether the model's `logits_to_keep` takes a [B, L] bool mask (newer transformers 5.x)."""
+    return hasattr(transformers.modeling_utils, "slice_logits_to_keep")
 
 
 def attn_implementation(model) -> str:

@@ -58,6 +58,9 @@ def main(argv: list[str] | None = None) -> int:
     except (DataError, PromptTooLong) as err:  # bad data is the user's to fix: a clear message, not a trace
         print(f"data error: {err}", file=sys.stderr)
         return 2
+    except ConfigError as err:  # found once the engine or model is known, still before weights load
+        print(f"config error: {err}", file=sys.stderr)
+        return 2
     print(json.dumps({k: v for k, v in result.items() if k != "last"}, indent=2))
     return 0
 

@@ -26,11 +26,13 @@ from .metrics import MetricsLogger
 from .models import eos_token_ids, load_model, load_processor, model_family, pad_token_id, text_config
 from .resample import collect_groups
 from .rewards import RewardContext, RewardStack
-from .rollout import engine_class
+from .rollout import build_engine, check_engine_args, engine_class
 from .rollout.batch import RolloutBatch
 from .rollout.tokens import suppressed_token_ids
 
 log = logging.getLogger(__name__)
+ENGINE_KEYS = {"max_new_tokens", "temperature", "top_p", "top_k", "suppress_ids", "eos_token_ids", "pad_token_id",
+               "batch_rows"}  # what the loop gives every engine; rollout.engine_args adds the rest
 
 
 @dataclass
@@ -95,6 +97,7 @@ def setup(cfg: Config) -> Run:
     from accelerate.utils import set_seed
 
     accelerator = make_accelerator()
+    check_engine_args(engine_class(cfg.rollout.engine), cfg.rollout.engine_args, ENGINE_KEYS)
     set_seed(cfg.seed + accelerator.process_index)  # distinct sampling per process
     vision = VisionSettings(cfg.vision.min_pixels, cfg.vision.max_pixels)
     records = load_data(cfg, accelerator)  # all data checks happen before the model loads
@@ -115,8 +118,8 @@ def setup(cfg: Config) -> Run:
     if ref_model is not None:
         ref_model = ref_model.to(accelerator.device)
     policy = accelerator.unwrap_model(model)
-    engine = engine_class(cfg.rollout.engine)(
-        policy, processor, max_new_tokens=cfg.rollout.max_new_tokens,
+    engine = build_engine(
+        cfg.rollout.engine, policy, processor, cfg.rollout.engine_args, max_new_tokens=cfg.rollout.max_new_tokens,
         temperature=cfg.rollout.temperature, top_p=cfg.rollout.top_p, top_k=cfg.rollout.top_k,
         suppress_ids=suppress, eos_token_ids=eos_token_ids(policy, processor.tokenizer),
         pad_token_id=pad_token_id(processor.tokenizer), batch_rows=cfg.rollout.batch_rows)

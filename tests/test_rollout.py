@@ -82,3 +82,37 @@ def test_cat_and_select_keep_rows_with_their_prompts(policy, prompts):
     assert merged.texts == [a.texts[6], a.texts[7], a.texts[2], a.texts[3], b.texts[0], b.texts[1]]
     pixels, grid = merged.prompts.vision_for([0])
     assert torch.equal(pixels, prompts.vision_for([3])[0]) and torch.equal(grid, prompts.image_grid_thw[3:5])
+
+
+def test_engine_args_are_checked_against_the_engine():
+    from gpg_vl.config import ConfigError, load_config
+    from gpg_vl.rollout import check_engine_args
+    from gpg_vl.trainer import ENGINE_KEYS
+
+    cfg = load_config("demo", ["rollout.engine_args={tensor_parallel_size: 2, gpu_memory_utilization: 0.4}"])
+    assert cfg.rollout.engine_args == {"tensor_parallel_size": 2, "gpu_memory_utilization": 0.4}
+    vllm_engine = engine_class("vllm")  # the class imports without vLLM: vLLM loads in __init__
+    check_engine_args(vllm_engine, cfg.rollout.engine_args, ENGINE_KEYS)
+    with pytest.raises(ConfigError, match="engine_args.temperature: set by the run itself"):
+        check_engine_args(vllm_engine, {"temperature": 0.5}, ENGINE_KEYS)
+    with pytest.raises(ConfigError, match="HFEngine takes no such option") as err:
+        check_engine_args(engine_class("hf"), {"tensor_parallel_size": 2}, ENGINE_KEYS)
+    assert "max_new_tokens" not in str(err.value)  # the loop's own keys are not offered
+
+
+class RecordingEngine(engine_class("hf")):
+    """The HF engine plus one engine-specific option, registered by name like a user's engine."""
+
+    def __init__(self, model, processor, *, note: str = "", **common):
+        super().__init__(model, processor, **common)
+        self.note = note
+
+
+def test_engine_args_reach_the_engine(policy, monkeypatch):
+    from gpg_vl.rollout import ENGINES, build_engine
+
+    monkeypatch.setitem(ENGINES, "recording", f"{__name__}:RecordingEngine")
+    model, processor = policy
+    engine = build_engine("recording", model, processor, {"note": "hello"}, max_new_tokens=2,
+                          eos_token_ids=[0], pad_token_id=0)
+    assert isinstance(engine, RecordingEngine) and engine.note == "hello" and engine.max_new_tokens == 2

@@ -86,6 +86,12 @@ def test_bad_data_fails_before_model_work(tiny_qwen2_vl, tmp_path):
     assert "Loading weights" not in r.stderr  # rejected before the weights load
     r = cli("--preset", "demo", "optim.lr=fast")
     assert r.returncode == 2 and "key 'optim.lr' expects float" in r.stderr
+    r = cli("--preset", "demo", f"model.path={tmp_path}/no-model-needed", "model.build_tiny=''",
+            f"data.train={good}", "data.synthetic=''", "rollout.engine=vllm",
+            "rollout.engine_args={tensor_paralel_size: 2}", f"log.out_dir={tmp_path}/o")
+    assert r.returncode == 2  # a typo in an engine option: named, with the valid ones, before anything loads
+    assert "rollout.engine_args.tensor_paralel_size: VLLMEngine takes no such option" in r.stderr
+    assert "tensor_parallel_size" in r.stderr.split("valid:")[1]
 
 
 def test_two_processes_stay_identical_and_alpha_is_global(tiny_qwen2_vl, tmp_path):

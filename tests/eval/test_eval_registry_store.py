@@ -81,3 +81,15 @@ def test_store_refuses_other_settings_unless_fresh(tmp_path):
     with pytest.raises(EvalError, match="max_new_tokens: 8 -> 16.*--fresh"):
         SampleStore(tmp_path / "b.jsonl", {"model": "m", "max_new_tokens": 16})
     assert SampleStore(tmp_path / "b.jsonl", {"model": "m", "max_new_tokens": 16}, fresh=True).read() == {}
+
+
+def test_engine_args_from_the_command_line_are_checked():
+    from eval.engines import engine_args
+
+    assert engine_args("hf", []) == {}
+    with pytest.raises(EvalError, match="--engine-arg 'tensor_parallel_size' is not KEY=VALUE"):
+        engine_args("hf", ["tensor_parallel_size"])
+    with pytest.raises(EvalError, match="--engine-arg tensor_parallel_size: HFEngine takes no such option"):
+        engine_args("hf", ["tensor_parallel_size=2"])
+    with pytest.raises(EvalError, match="--engine-arg temperature: set by the run itself"):
+        engine_args("hf", ["temperature=0.5"])
