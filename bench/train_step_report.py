@@ -32,8 +32,8 @@ def run_lines(runs: dict) -> list[str]:
 
 
 def sweep_table(sweep: list[dict]) -> list[str]:
-    lines = ["| G | prompt tokens P | completion tokens G*C | packed tokens P + G*(C-1) | "
-             "per-row tokens G*(P+C) | packed s | per-row s | per-row / packed | "
+    lines = ["| G | prompt tokens P (8 prompts, unpadded) | completion tokens 8*G*C | packed tokens P + 8*G*(C-1) | "
+             "per-row tokens 8*G*(padded prompt + C) | packed s | per-row s | per-row / packed | "
              "packed ms per 1k packed tokens | per-row ms per 1k per-row tokens |",
              "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for s in sweep:
@@ -72,7 +72,7 @@ def write_report(args, setting: dict, model: dict, runs: dict, summary: dict, re
     ]
     if sweep:
         lines += ["", "## Forward + backward over G (8 prompts x G x 32 tokens, packed vs per-row)", "",
-                  "Time follows the tokens each layout runs: packed ~ P + G x C, per-row ~ G x (P + C).", "",
+                  "Time follows the tokens each layout runs: packed ~ P + G x C, per-row ~ G x (P + C) (per prompt).", "",
                   *sweep_table(sweep)]
     text = "\n".join(lines) + "\n"
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
