@@ -142,6 +142,19 @@ def test_micro_batches_hold_whole_groups_when_one_fits(policy, mixed_size_jsonl)
     assert micro_batches(batch, 2 * width) == [[0, 1], [2, 3], [4, 5], [6, 7], [8, 9], [10, 11]]
 
 
+def hf_engine_and_prompts(model, processor, jsonl, **sampling):
+    """The HF engine with the suppressed ids, and the mixed-size prompts (4 prompts, one with 2 images)."""
+    from gpg_vl.models import eos_token_ids, pad_token_id
+    from gpg_vl.rollout import engine_class
+
+    prompts = PromptCollator(processor, VisionSettings(max_pixels=200 * 28 * 28), max_prompt_length=512)(
+        load_records(jsonl))
+    suppress = suppressed_token_ids(processor.tokenizer, model.config.text_config.vocab_size)
+    engine = engine_class("hf")(model, processor, suppress_ids=suppress, pad_token_id=pad_token_id(processor.tokenizer),
+                                eos_token_ids=eos_token_ids(model, processor.tokenizer), **sampling)
+    return engine, prompts, suppress
+
+
 @pytest.mark.parametrize("family", ["tiny_qwen2_vl", "tiny_qwen2_5_vl"])
 def test_shared_prefix_decoding_matches_generate(request, mixed_size_jsonl, family):
     """One prefill per prompt + shared-prefix attention == generate(num_return_sequences).
@@ -149,16 +162,10 @@ def test_shared_prefix_decoding_matches_generate(request, mixed_size_jsonl, fami
     top_k=1 makes both deterministic, so the tokens must agree exactly: positions, cache
     and attention over [prompt | own tokens] (left padding, a two-image prompt).
     """
-    from gpg_vl.models import eos_token_ids, pad_token_id
-    from gpg_vl.rollout import engine_class, shared_prefix
+    from gpg_vl.rollout import shared_prefix
 
     model, processor = load_policy(ModelConfig(path=str(request.getfixturevalue(family))))
-    prompts = PromptCollator(processor, VisionSettings(max_pixels=200 * 28 * 28), max_prompt_length=512)(
-        load_records(mixed_size_jsonl))
-    suppress = suppressed_token_ids(processor.tokenizer, model.config.text_config.vocab_size)
-    engine = engine_class("hf")(model, processor, max_new_tokens=6, top_k=1, suppress_ids=suppress,
-                                eos_token_ids=eos_token_ids(model, processor.tokenizer),
-                                pad_token_id=pad_token_id(processor.tokenizer))
+    engine, prompts, _ = hf_engine_and_prompts(model, processor, mixed_size_jsonl, max_new_tokens=6, top_k=1)
     assert shared_prefix.supports(model)
     shared = engine.generate(prompts, 3).completion_ids
     attn = model.config.text_config._attn_implementation
@@ -185,16 +192,11 @@ def test_draw_samples_the_softmax_and_never_a_masked_id():
 
 def test_sampled_tokens_have_the_training_forwards_logprobs(policy, mixed_size_jsonl, monkeypatch):
     """The distribution each token was drawn from (temperature, suppression) is the one trained on."""
-    from gpg_vl.models import eos_token_ids, pad_token_id
-    from gpg_vl.rollout import engine_class, shared_prefix
+    from gpg_vl.rollout import shared_prefix
 
     model, processor = policy
-    prompts = PromptCollator(processor, VisionSettings(max_pixels=200 * 28 * 28), max_prompt_length=512)(
-        load_records(mixed_size_jsonl))
-    suppress = suppressed_token_ids(processor.tokenizer, model.config.text_config.vocab_size)
-    engine = engine_class("hf")(model, processor, max_new_tokens=5, temperature=0.7, suppress_ids=suppress,
-                                eos_token_ids=eos_token_ids(model, processor.tokenizer),
-                                pad_token_id=pad_token_id(processor.tokenizer))
+    engine, prompts, suppress = hf_engine_and_prompts(model, processor, mixed_size_jsonl, max_new_tokens=5,
+                                                      temperature=0.7)
     seen = []
     real_draw = shared_prefix.draw
 
