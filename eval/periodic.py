@@ -8,7 +8,10 @@ It reuses the run's engine (so vLLM runs evaluate with vLLM, already synced to t
 policy), its processor, vision settings and box-convention family; only the prompt
 template is the benchmark's own (or `eval.template`). Decoding is greedy. Samples go to
 `<log.out_dir>/eval/step-<step>/<benchmark>.jsonl`, so a surprising number can be read
-item by item. Only the main process evaluates; the others return {} at once.
+item by item. Only the main process evaluates and the others return {} at once, except
+where generation is collective (`engine.collective`: weights sharded by ZeRO-3 or FSDP,
+vLLM tensor parallelism): there all processes generate the same items in step (the
+others' samples go to a scratch file that is removed) and the main process reports.
 
 Expected config section (`run.cfg.eval`): every (int), benchmarks ({name: records path}),
 limit (items per benchmark, 0 = all), batch_size, max_new_tokens (0 = the benchmark's),
@@ -44,7 +47,8 @@ def held_out_records(name: str, path: str, limit: int) -> list:
 def evaluate_during_training(run, step: int) -> dict[str, float]:
     """{"eval/<benchmark>/<metric>": value} for every benchmark in run.cfg.eval.benchmarks."""
     cfg = run.cfg.eval
-    if not run.accelerator.is_main_process:
+    main = run.accelerator.is_main_process
+    if not (main or getattr(run.engine, "collective", False)):
         return {}
     out: dict[str, float] = {}
     for name, path in cfg.benchmarks.items():
@@ -53,9 +57,14 @@ def evaluate_during_training(run, step: int) -> dict[str, float]:
         collator = PromptCollator(run.processor, run.collator.vision, cfg.template or bench.template,
                                   run.cfg.rollout.max_prompt_length)
         folder = Path(run.cfg.log.out_dir) / "eval" / f"step-{step:06d}"
-        store = SampleStore(folder / f"{name}.jsonl", {"benchmark": name, "step": step}, fresh=True)
+        path = folder / (f"{name}.jsonl" if main else f".{name}.rank{run.accelerator.process_index}.jsonl")
+        store = SampleStore(path, {"benchmark": name, "step": step}, fresh=True)
         with token_cap(run.engine, cfg.max_new_tokens or bench.max_new_tokens):
             rows, _ = run_benchmark(bench, records, run.engine, collator, run.family, store,
                                     batch_size=cfg.batch_size, progress=False)
+        if not main:
+            store.path.unlink(missing_ok=True)
+            store.settings_path.unlink(missing_ok=True)
+            continue
         out.update({f"eval/{name}/{metric}": value for metric, value in bench.metrics(rows).items()})
     return out

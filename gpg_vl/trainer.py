@@ -330,11 +330,23 @@ def periodic_eval(run: Run, step: int) -> dict:
 
 
 def probe(run: Run, when: str) -> dict | None:
-    """Greedy accuracy on fresh synthetic images, with image-blind and shuffled controls."""
-    if not run.cfg.probe.size or not run.accelerator.is_main_process:
-        return None
-    from .probe import run_probe
+    """Greedy accuracy on fresh synthetic images, with image-blind and shuffled controls.
 
+    The main process probes; where generation is collective (weights sharded by ZeRO-3 or
+    FSDP, vLLM tensor parallelism) all processes generate the same prompts in step and the
+    main one reports.
+    """
+    from .probe import probe_records, run_probe
+
+    main, together = run.accelerator.is_main_process, getattr(run.engine, "collective", False)
+    if not run.cfg.probe.size or not (main or together):
+        return None
+    if together:
+        if main:
+            probe_records(run)  # written once, before the others read it
+        run.accelerator.wait_for_everyone()
     result = run_probe(run)
+    if not main:
+        return None
     log.info("probe %s training: %s", when, result)
     return result

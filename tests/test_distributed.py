@@ -119,3 +119,23 @@ def test_two_processes_give_the_one_process_update(config, reference, tiny_qwen2
     if "zero" in config:  # optimizer state: DeepSpeed's per-rank shards, next to the HF weights
         assert sorted(p.name for p in (tmp_path / "run" / "checkpoint-2" / "deepspeed" / "optimizer").glob("*optim*")) \
             == ["zero_pp_rank_0_mp_rank_00_optim_states.pt", "zero_pp_rank_1_mp_rank_00_optim_states.pt"]
+
+
+@needs_deepspeed
+def test_zero3_processes_finishing_at_different_steps_stay_in_step(tiny_qwen2_vl, tmp_path):
+    """Shared-prefix decoding, the probe, periodic eval and the loop under ZeRO-3 (every forward collective)."""
+    cmd = [sys.executable, "-m", "accelerate.commands.launch", "--config_file", str(CONFIGS / "zero3.yaml"),
+           "--num_processes", "2", "--mixed_precision", "no", "--main_process_port", "29533",
+           str(ROOT / "tests" / "dist_rollout.py"), str(tmp_path), str(tiny_qwen2_vl)]
+    r = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=180,
+                       env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert r.returncode == 0, r.stderr[-4000:]
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert report["sharded"].endswith("DEEPSPEED")
+    first, second = report["lengths"]
+    assert first["lengths"] == [1] * 8  # process 0 stopped after one token ...
+    assert max(second["lengths"]) > 1  # ... while process 1 went on decoding
+    assert report["probe"]["n"] == 6 and report["after"]["n"] == 6  # all processes probed, main reported
+    assert list(report["eval"]) == ["eval/fewshot_flower102/accuracy"]  # ... and evaluated
+    assert report["eval_files"] == ["fewshot_flower102.jsonl", "fewshot_flower102.settings.json"]
+    assert isinstance(report["loss"], float)

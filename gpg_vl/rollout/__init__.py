@@ -3,6 +3,9 @@
     engine.generate(prompts: PromptBatch, n: int, greedy: bool = False) -> RolloutBatch
     engine.load_weights(model)   # after every optimizer step
     engine.close()
+    engine.collective   # optional: True when every process must call generate in step
+                        # (sharded weights, tensor parallelism); the probe and eval then
+                        # run on all processes, the main one reporting
 
 `hf` (transformers generate) runs anywhere; `vllm` (GPU) is imported only when chosen,
 so `import gpg_vl` never imports vLLM. Register another with `ENGINES[name] = "module:Class"`.

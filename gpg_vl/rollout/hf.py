@@ -44,7 +44,8 @@ class HFEngine:
         out = self.model.generate(
             **inputs, **sampling, num_return_sequences=1 if greedy else n,
             max_new_tokens=self.max_new_tokens, suppress_tokens=self.suppress_ids or None,
-            eos_token_id=self.eos_token_ids, pad_token_id=self.pad_token_id, use_cache=True)
+            eos_token_id=self.eos_token_ids, pad_token_id=self.pad_token_id, use_cache=True,
+            synced_gpus=shared_prefix.sharded(self.model))  # ZeRO-3 / FSDP: processes step together
         out = out[:, prompts.input_ids.shape[1]:].cpu()  # [B*n, C]
         return out.repeat_interleave(n, dim=0) if greedy else out  # greedy rows are identical
 
@@ -67,6 +68,11 @@ class HFEngine:
         texts = decode_completions(self.tokenizer, ids, mask, self.eos_token_ids)
         return RolloutBatch(prompts=prompts, group_size=n, completion_ids=ids,
                             completion_mask=mask, texts=texts)
+
+    @property
+    def collective(self) -> bool:
+        """Every process must generate in step (weights sharded by ZeRO-3 / FSDP)."""
+        return shared_prefix.sharded(self.model)
 
     def load_weights(self, model) -> None:
         self.model = model  # same module object: nothing to copy

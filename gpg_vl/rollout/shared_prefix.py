@@ -13,6 +13,10 @@ ids removed, then transformers' own top-k / top-p warpers, and a draw by inverse
 uniform per row; torch.multinomial costs more than a decoding step's attention on a
 CPU). A checkpoint's generation_config extras (repetition penalty, ...) do not apply: the
 training forward could not reproduce them.
+
+When the weights are sharded over processes (DeepSpeed ZeRO-3, FSDP) every forward is a
+collective: a process whose rows have all ended keeps stepping until every process's
+have (transformers' `synced_gpus`), or the others would wait for it forever.
 """
 
 from __future__ import annotations
@@ -106,6 +110,26 @@ def attention(model, name: str):
         text._attn_implementation = old
 
 
+def sharded(model) -> bool:
+    """Weights split over several processes (ZeRO-3 or FSDP): every forward is collective."""
+    import torch.distributed as dist
+
+    if not (dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1):
+        return False
+    from transformers.integrations.fsdp import is_fsdp_managed_module
+
+    return hasattr(next(model.parameters()), "ds_id") or is_fsdp_managed_module(model)
+
+
+def all_done(done: Tensor, synced: bool) -> bool:
+    """Whether every row has ended, on every process when they decode in lock-step."""
+    if not synced:
+        return bool(done.all())
+    left = (~done).sum().reshape(1).float()
+    torch.distributed.all_reduce(left)
+    return left.item() == 0
+
+
 def warpers(temperature: float, top_k: int | None, top_p: float) -> LogitsProcessorList:
     """transformers' own top-k / top-p, in generate's order (temperature is applied before)."""
     out = LogitsProcessorList()
@@ -136,6 +160,7 @@ def sample_groups(model, prompts: PromptBatch, n: int, max_new_tokens: int, temp
     start = (positions.amax(dim=(0, 2)) + 1).repeat_interleave(n)  # [N]: each row's first new position
     suppress_ids, eos_ids = suppress_ids.to(device), eos_ids.to(device)
     done = torch.zeros(logits.shape[0], dtype=torch.bool, device=device)
+    synced = sharded(model)
     tokens = []
     with attention(model, ATTENTION):
         for t in range(max_new_tokens):
@@ -144,7 +169,7 @@ def sample_groups(model, prompts: PromptBatch, n: int, max_new_tokens: int, temp
             step = draw(warp(None, scores)).masked_fill_(done, pad_id)  # [N]
             tokens.append(step)
             done |= torch.isin(step, eos_ids)
-            if done.all() or t + 1 == max_new_tokens:
+            if t + 1 == max_new_tokens or all_done(done, synced):
                 break
             pos = (start + t).view(1, -1, 1).expand(3, -1, 1)  # [3, N, 1]
             logits = model(input_ids=step[:, None], position_ids=pos, past_key_values=cache, use_cache=True,

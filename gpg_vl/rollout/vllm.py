@@ -259,6 +259,11 @@ class VLLMEngine:
 
     # --- weights ---
 
+    @property
+    def collective(self) -> bool:
+        """Every process of a tensor-parallel group must generate in step."""
+        return self.tp > 1
+
     def load_weights(self, model) -> None:
         """Push the trained weights into vLLM (every process calls this: gathering is collective)."""
         self._wake(["weights"])
