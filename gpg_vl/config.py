@@ -302,7 +302,33 @@ def load_config(preset: str | None = None, overrides: list[str] = ()) -> Config:
             raise ConfigError(f"override {item!r} is not key=value")
         key, raw = item.split("=", 1)
         _merge(cfg, _nest(key.strip(), yaml.safe_load(raw)), "", f"override {item!r}")
+    check_values(cfg)
     return cfg
+
+
+RANGES = {  # key -> (test, what it must be); a run with these would fail or learn nothing, later
+    "rollout.group_size": (lambda v: v >= 2, ">= 2 (advantages compare completions within a group)"),
+    "rollout.temperature": (lambda v: v > 0, "> 0 (sampling; the training forward divides by it)"),
+    "rollout.top_p": (lambda v: 0 < v <= 1, "in (0, 1]"),
+    "rollout.top_k": (lambda v: v >= 0, ">= 0 (0 = off)"),
+    "rollout.max_new_tokens": (lambda v: v >= 1, ">= 1"),
+    "optim.prompts_per_step": (lambda v: v >= 1, ">= 1"),
+    "optim.lr": (lambda v: v > 0, "> 0"),
+    "algo.beta_th": (lambda v: 0 <= v <= 1, "in [0, 1] (a fraction of groups)"),
+    "algo.max_resample_attempts": (lambda v: v >= 1, ">= 1"),
+    "vision.min_pixels": (lambda v: v > 0, "> 0"),
+}
+
+
+def check_values(cfg: Config) -> None:
+    """Values every run needs in range, named with the rule they break."""
+    for key, (ok, rule) in RANGES.items():
+        section, name = key.split(".")
+        value = getattr(getattr(cfg, section), name)
+        if not ok(value):
+            raise ConfigError(f"{key}={value!r}: must be {rule}")
+    if cfg.vision.min_pixels > cfg.vision.max_pixels:
+        raise ConfigError(f"vision.min_pixels={cfg.vision.min_pixels} is above vision.max_pixels={cfg.vision.max_pixels}")
 
 
 def describe(cls: type = Config, prefix: str = "") -> list[str]:

@@ -41,3 +41,23 @@ def test_every_field_is_documented():
     assert all(line.split(": ", 1)[1].strip() for line in lines), [l for l in lines if not l.split(": ", 1)[1].strip()]
     assert any(line.startswith("algo.beta_th = 0.4") for line in lines)
     assert "demo" in list_presets()
+
+
+@pytest.mark.parametrize("override,message", [
+    ("rollout.group_size=1", "rollout.group_size=1: must be >= 2"),
+    ("rollout.temperature=0", "rollout.temperature=0.0: must be > 0"),
+    ("rollout.top_p=1.5", "rollout.top_p=1.5: must be in (0, 1]"),
+    ("algo.beta_th=40", "algo.beta_th=40.0: must be in [0, 1]"),
+    ("optim.lr=-1e-6", "optim.lr=-1e-06: must be > 0"),
+    ("vision.min_pixels=500000", "vision.min_pixels=500000 is above vision.max_pixels=401408"),
+])
+def test_out_of_range_values_fail_at_load(override, message):
+    with pytest.raises(ConfigError) as err:
+        load_config(None, [override])
+    assert message in str(err.value)
+
+
+def test_boundary_values_load():
+    cfg = load_config(None, ["rollout.group_size=2", "rollout.top_p=1", "algo.beta_th=0", "algo.beta_th=1",
+                             "vision.min_pixels=401408"])
+    assert cfg.rollout.group_size == 2 and cfg.algo.beta_th == 1.0
