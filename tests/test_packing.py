@@ -103,11 +103,14 @@ def logprobs_and_grads(model, fn, batch, chunks, suppress):
     return out, {name: p.grad.clone() for name, p in model.named_parameters() if p.grad is not None}
 
 
-@pytest.mark.parametrize("family,attn", [("tiny_qwen2_vl", "sdpa"), ("tiny_qwen2_5_vl", "sdpa"),
-                                         ("tiny_qwen2_vl", "eager")])
-def test_packed_forward_equals_per_row(request, family, attn, mixed_size_jsonl):
-    model, processor = load_policy(ModelConfig(path=str(request.getfixturevalue(family)), attn_implementation=attn))
+@pytest.mark.parametrize("family,attn,checkpointing", [
+    ("tiny_qwen2_vl", "sdpa", False), ("tiny_qwen2_5_vl", "sdpa", False), ("tiny_qwen2_vl", "eager", False),
+    ("tiny_qwen2_5_vl", "sdpa", True)])
+def test_packed_forward_equals_per_row(request, family, attn, checkpointing, mixed_size_jsonl):
+    model, processor = load_policy(ModelConfig(path=str(request.getfixturevalue(family)), attn_implementation=attn,
+                                               gradient_checkpointing=checkpointing))
     model.train()
+    assert any(getattr(m, "gradient_checkpointing", False) for m in model.modules()) == checkpointing
     batch, suppress = rollout(processor, mixed_size_jsonl, model.config.text_config.vocab_size)
     n_params = len(list(model.parameters()))
     # all rows at once; micro-batches of two whole groups; groups split across micro-batches
