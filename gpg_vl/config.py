@@ -132,7 +132,7 @@ class OptimConfig:
     warmup_steps: int = 0
     "Linear warm-up steps."
     micro_batch_tokens: int = 16384
-    "Training forward micro-batches hold at most this many padded tokens."
+    "Training forward micro-batches hold at most this many padded tokens, counted in the layout that runs (packed: each prompt once)."
 
 
 @dataclass

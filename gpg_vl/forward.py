@@ -26,18 +26,48 @@ log = logging.getLogger(__name__)
 _announced: set[tuple[str, str]] = set()  # (model class, path): log each choice once
 
 
-def micro_batches(batch: RolloutBatch, max_tokens: int) -> list[list[int]]:
-    """Consecutive row chunks whose per-row padded size (rows x (P + C)) stays under max_tokens.
+def micro_batches(batch: RolloutBatch, max_tokens: int, packed: bool = False) -> list[list[int]]:
+    """Consecutive row chunks of at most max_tokens tokens in the layout the forward runs.
 
-    Chunks hold whole groups whenever one fits, so the packed forward runs each prompt once.
-    The budget counts the per-row layout, an upper bound on the packed one's P + G x C.
+    Per-row: rows x (P + C), padded. Packed: each group costs its real prompt tokens plus
+    its completions' (length - 1), and a chunk of groups is padded to its longest; whole
+    groups go together (each prompt and image runs once), and a group over the budget on
+    its own is split into row chunks. Chunks hold whole groups whenever one fits.
     """
+    if packed:
+        return packed_micro_batches(batch, max_tokens)
     width = batch.prompts.input_ids.shape[1] + batch.completion_ids.shape[1]
     rows_per = max(1, max_tokens // width)
     if rows_per >= batch.group_size:
         rows_per -= rows_per % batch.group_size
     n = batch.completion_ids.shape[0]
     return [list(range(s, min(s + rows_per, n))) for s in range(0, n, rows_per)]
+
+
+def packed_micro_batches(batch: RolloutBatch, max_tokens: int) -> list[list[int]]:
+    G = batch.group_size
+    prompt = batch.prompts.attention_mask.sum(dim=1).tolist()  # [B] real prompt tokens
+    fed = (batch.completion_mask.sum(dim=1) - 1).clamp(min=0).tolist()  # [B*G] tokens each row adds
+    chunks: list[list[int]] = []
+    current: list[int] = []
+    longest = 0
+    for g in range(len(prompt)):
+        rows = list(range(g * G, (g + 1) * G))
+        cost = prompt[g] + sum(fed[r] for r in rows)
+        if current and (len(current) // G + 1) * max(longest, cost) > max_tokens:
+            chunks.append(current)
+            current, longest = [], 0
+        if cost <= max_tokens:
+            current, longest = current + rows, max(longest, cost)
+            continue
+        piece, size = [], prompt[g]  # one group alone is over budget: its rows in pieces
+        for r in rows:
+            if piece and size + fed[r] > max_tokens:
+                chunks.append(piece)
+                piece, size = [], prompt[g]
+            piece, size = piece + [r], size + fed[r]
+        chunks.append(piece)
+    return chunks + ([current] if current else [])
 
 
 def completion_logprobs(model, batch: RolloutBatch, rows: list[int], temperature: float = 1.0,

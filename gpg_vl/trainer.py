@@ -23,6 +23,7 @@ from .data.sampler import PromptSampler
 from .data.vision import VisionSettings
 from .forward import completion_logprobs, micro_batches
 from .metrics import MetricsLogger
+from .packing import unsupported_reason
 from .models import eos_token_ids, load_model, load_processor, model_family, pad_token_id, text_config
 from .resample import collect_groups
 from .rewards import RewardContext, RewardStack
@@ -286,7 +287,8 @@ def same_count_micro_batches(run: Run, batch: RolloutBatch) -> list[list[int]]:
     the largest count any process needs (smaller chunks stay under the token budget;
     every process holds B*G rows, so none is left empty).
     """
-    chunks = micro_batches(batch, run.cfg.optim.micro_batch_tokens)
+    packed = unsupported_reason(run.model) is None  # budget the layout the forward will run
+    chunks = micro_batches(batch, run.cfg.optim.micro_batch_tokens, packed)
     acc = run.accelerator
     if acc.num_processes == 1:
         return chunks

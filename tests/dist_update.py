@@ -94,7 +94,7 @@ def updates(out: Path, model: str, data: str, resume: Path | None = None):
             steps.append({"step": step + 1, "loss": metrics["loss/policy"], "alpha": metrics["gpg/alpha"],
                           "grad_norm": metrics.get("optim/grad_norm"), "lr": metrics["optim/lr"],
                           "local_valid": num_valid, "micro_batches": seen_chunks[-1],
-                          "local_chunks": len(trainer.micro_batches(batch, cfg.optim.micro_batch_tokens))})
+                          "local_chunks": len(trainer.micro_batches(batch, cfg.optim.micro_batch_tokens, packed=True))})
             if step + 1 in (2, 3):
                 save_checkpoint(run, step + 1, None)
     finally:

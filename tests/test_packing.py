@@ -13,7 +13,7 @@ from gpg_vl.data.loading import load_records
 from gpg_vl.data.vision import VisionSettings
 from gpg_vl.forward import completion_logprobs, micro_batches, packed_logprobs, row_logprobs
 from gpg_vl.models import load_policy
-from gpg_vl.packing import pack_group, shared_prompt_mask, unsupported_reason
+from gpg_vl.packing import pack, pack_group, shared_prompt_mask, unsupported_reason
 from gpg_vl.rollout.batch import RolloutBatch
 from gpg_vl.rollout.tokens import suppressed_token_ids
 
@@ -142,6 +142,29 @@ def test_micro_batches_hold_whole_groups_when_one_fits(policy, mixed_size_jsonl)
     width = batch.prompts.input_ids.shape[1] + C
     assert micro_batches(batch, 8 * width) == [[0, 1, 2, 3, 4, 5], [6, 7, 8, 9, 10, 11]]  # 8 rows -> 6
     assert micro_batches(batch, 2 * width) == [[0, 1], [2, 3], [4, 5], [6, 7], [8, 9], [10, 11]]
+
+
+def test_packed_micro_batches_fit_the_packed_layout(policy, mixed_size_jsonl):
+    """Budgeted in packed tokens (prompt once + completions): whole groups, each chunk's packed
+    tensor (measured by `pack` itself) within the budget, fewer chunks than per-row."""
+    model, processor = policy
+    batch, _ = rollout(processor, mixed_size_jsonl, model.config.text_config.vocab_size)
+    prompt = batch.prompts.attention_mask.sum(dim=1)
+    costs = [int(prompt[g]) + sum(max(LENGTHS[r] - 1, 0) for r in range(g * G, (g + 1) * G)) for g in range(4)]
+    everything = len(costs) * max(costs)
+    assert micro_batches(batch, everything, packed=True) == [list(range(12))]
+    for budget in (max(costs), 2 * max(costs), everything - 1):
+        chunks = micro_batches(batch, budget, packed=True)
+        assert sorted(r for c in chunks for r in c) == list(range(12))
+        assert all(len(c) % G == 0 and c[0] % G == 0 for c in chunks)  # whole groups
+        for c in chunks:
+            C = int(batch.completion_mask[c].sum(dim=1).max())
+            assert pack(model, batch, c, C).input_ids.numel() <= budget
+        assert len(chunks) < len(micro_batches(batch, budget))
+    small = min(costs) - 1  # no group fits: each splits into row pieces, prompt counted in each
+    chunks = micro_batches(batch, small, packed=True)
+    assert sorted(r for c in chunks for r in c) == list(range(12)) and len(chunks) > 4
+    assert all(len({r // G for r in c}) == 1 for c in chunks)  # a piece never mixes groups
 
 
 def hf_engine_and_prompts(model, processor, jsonl, **sampling):
