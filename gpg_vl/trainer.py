@@ -120,7 +120,8 @@ def setup(cfg: Config) -> Run:
         ref_model = ref_model.to(accelerator.device)
     policy = accelerator.unwrap_model(model)
     engine = build_engine(
-        cfg.rollout.engine, policy, processor, cfg.rollout.engine_args, max_new_tokens=cfg.rollout.max_new_tokens,
+        cfg.rollout.engine, policy, processor, cfg.rollout.engine_args, {"seed": cfg.seed},
+        max_new_tokens=cfg.rollout.max_new_tokens,
         temperature=cfg.rollout.temperature, top_p=cfg.rollout.top_p, top_k=cfg.rollout.top_k,
         suppress_ids=suppress, eos_token_ids=eos_token_ids(policy, processor.tokenizer),
         pad_token_id=pad_token_id(processor.tokenizer), batch_rows=cfg.rollout.batch_rows)

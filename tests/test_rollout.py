@@ -103,9 +103,9 @@ def test_engine_args_are_checked_against_the_engine():
 class RecordingEngine(engine_class("hf")):
     """The HF engine plus one engine-specific option, registered by name like a user's engine."""
 
-    def __init__(self, model, processor, *, note: str = "", **common):
+    def __init__(self, model, processor, *, note: str = "", seed: int = 0, **common):
         super().__init__(model, processor, **common)
-        self.note = note
+        self.note, self.seed = note, seed
 
 
 def test_engine_args_reach_the_engine(policy, monkeypatch):
@@ -113,6 +113,9 @@ def test_engine_args_reach_the_engine(policy, monkeypatch):
 
     monkeypatch.setitem(ENGINES, "recording", f"{__name__}:RecordingEngine")
     model, processor = policy
-    engine = build_engine("recording", model, processor, {"note": "hello"}, max_new_tokens=2,
-                          eos_token_ids=[0], pad_token_id=0)
+    common = dict(max_new_tokens=2, eos_token_ids=[0], pad_token_id=0)
+    engine = build_engine("recording", model, processor, {"note": "hello"}, {"seed": 7}, **common)
     assert isinstance(engine, RecordingEngine) and engine.note == "hello" and engine.max_new_tokens == 2
+    assert engine.seed == 7  # the run's seed reaches engines that take one (vLLM) ...
+    assert build_engine("recording", model, processor, {"seed": 3}, {"seed": 7}, **common).seed == 3  # ... unless set
+    assert build_engine("hf", model, processor, {}, {"seed": 7}, **common).max_new_tokens == 2  # ... and only those

@@ -57,12 +57,18 @@ def check_engine_args(cls: type, engine_args: dict, common: set[str] = frozenset
                              f"valid: {', '.join(k for k in options if k not in common)}")
 
 
-def build_engine(name: str, model, processor, engine_args: dict | None = None, **common) -> RolloutEngine:
-    """The named engine for this policy: `common` from the loop, `engine_args` from the user."""
+def build_engine(name: str, model, processor, engine_args: dict | None = None, defaults: dict | None = None,
+                 **common) -> RolloutEngine:
+    """The named engine for this policy: `common` from the loop, `engine_args` from the user.
+
+    `defaults` (e.g. the run's seed) go to engines that take them, unless the user set them.
+    """
     cls = engine_class(name)
     engine_args = dict(engine_args or {})
     check_engine_args(cls, engine_args, set(common))
-    return cls(model, processor, **common, **engine_args)
+    takes = inspect.signature(cls.__init__).parameters
+    extra = {k: v for k, v in (defaults or {}).items() if k in takes and k not in engine_args}
+    return cls(model, processor, **common, **extra, **engine_args)
 
 
 __all__ = ["ENGINES", "RolloutBatch", "RolloutEngine", "build_engine", "check_engine_args", "engine_class"]
