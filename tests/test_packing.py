@@ -237,3 +237,20 @@ def test_sampled_tokens_have_the_training_forwards_logprobs(policy, mixed_size_j
     with torch.no_grad():
         trained, mask = completion_logprobs(model, batch, list(range(12)), 0.7, torch.tensor(suppress))
     torch.testing.assert_close(sampled[:, :trained.shape[1]] * mask, trained, atol=1e-5, rtol=0)
+
+
+def test_bf16_sampling_and_packed_forward_agree_with_per_row(tiny_qwen2_vl, mixed_size_jsonl):
+    """The GPU dtype: shared-prefix sampling runs, and packed == per-row within bf16 rounding."""
+    model, processor = load_policy(ModelConfig(path=str(tiny_qwen2_vl), dtype="bfloat16"))
+    engine, prompts, suppress = hf_engine_and_prompts(model, processor, mixed_size_jsonl, max_new_tokens=5,
+                                                      temperature=0.9)
+    batch = engine.generate(prompts, 3)
+    model.train()
+    packed, mask = packed_logprobs(model, batch, list(range(12)), 0.9, torch.tensor(suppress))
+    with torch.no_grad():
+        rows, _ = row_logprobs(model, batch, list(range(12)), 0.9, torch.tensor(suppress))
+    assert next(model.parameters()).dtype == torch.bfloat16 and packed.dtype == torch.float32
+    torch.testing.assert_close(packed, rows, atol=0.02, rtol=0)
+    assert (packed * mask).sum() < 0  # real log-probs, not zeros
+    (packed * mask).sum().backward()
+    assert all(p.grad is not None and torch.isfinite(p.grad).all() for p in model.parameters())
