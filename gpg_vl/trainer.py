@@ -23,8 +23,8 @@ from .data.sampler import PromptSampler
 from .data.vision import VisionSettings
 from .forward import completion_logprobs, micro_batches
 from .metrics import MetricsLogger
-from .packing import unsupported_reason
 from .models import eos_token_ids, load_model, load_processor, model_family, pad_token_id, text_config
+from .packing import unsupported_reason
 from .resample import collect_groups
 from .rewards import RewardContext, RewardStack
 from .rollout import build_engine, check_engine_args, engine_class
