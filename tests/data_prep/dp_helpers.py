@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 from PIL import Image
+from public_schemas import write_parquet  # noqa: F401  (the one Hub-style writer, re-exported)
 
 ROOT = Path(__file__).resolve().parents[2]
 SIZE = (32, 24)  # (w, h) of every fixture image unless a test says otherwise
@@ -29,16 +30,6 @@ def sha1(data: bytes) -> str:
 def embedded(data: bytes, path: str | None = None) -> dict:
     """An HF `Image` cell as the published parquet files hold it."""
     return {"bytes": data, "path": path}
-
-
-def write_parquet(path: Path, columns: dict, features: dict) -> Path:
-    """Write `columns` with real `datasets` features, as the Hub's parquet files are written."""
-    import datasets
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    ds = datasets.Dataset.from_dict(columns, features=datasets.Features(features))
-    ds.to_parquet(str(path))
-    return path
 
 
 def write_jsonl(path: Path, rows: list, raw_lines: tuple[str, ...] = ()) -> Path:

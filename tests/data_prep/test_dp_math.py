@@ -8,6 +8,7 @@ import pytest
 from data_prep import geoqa, mathvista
 from dp_helpers import (assert_paths_inside, embedded, image_bytes, read_jsonl, run_cli, sha1, write_image_file,
                         write_jsonl, write_parquet)
+from public_schemas import mathvista_features
 
 RED, GREEN = image_bytes((255, 0, 0)), image_bytes((0, 255, 0), size=(40, 30), fmt="JPEG")
 
@@ -76,10 +77,6 @@ def test_geoqa_test_jsonl(tmp_path, capsys):
 @pytest.fixture
 def mathvista_src(tmp_path):
     src = tmp_path / "MathVista"
-    meta_type = {k: datasets.Value("string") for k in ("category", "context", "grade", "language", "source",
-                                                       "split", "task")}
-    meta_type.update(img_height=datasets.Value("int64"), img_width=datasets.Value("int64"),
-                     skills=datasets.List(datasets.Value("string")))
     metadata = {"category": "math-targeted-vqa", "context": "geometry diagram", "grade": "high school",
                 "img_height": 24, "img_width": 32, "language": "english", "skills": ["algebraic reasoning"],
                 "source": "Geometry3K", "split": "testmini", "task": "geometry problem solving"}
@@ -96,11 +93,7 @@ def mathvista_src(tmp_path):
         "answer_type": ["text", "float", "text", "integer"],
         "query": ["Hint: Please answer ...\nQuestion: What is the length of AB?\nChoices:\n(A) 97", "q2", "q3", "q4"],
         "metadata": [metadata] * 4,
-    }, {"pid": datasets.Value("string"), "question": datasets.Value("string"), "image": datasets.Value("string"),
-        "decoded_image": datasets.Image(), "choices": datasets.List(datasets.Value("string")),
-        "unit": datasets.Value("string"), "precision": datasets.Value("float64"),
-        "answer": datasets.Value("string"), "question_type": datasets.Value("string"),
-        "answer_type": datasets.Value("string"), "query": datasets.Value("string"), "metadata": meta_type})
+    }, mathvista_features())
     return src, metadata
 
 

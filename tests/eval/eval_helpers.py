@@ -11,6 +11,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 from PIL import Image, ImageDraw
+from public_schemas import mathvista_features, write_parquet
 
 
 def shape_png(size: tuple[int, int], box: list[float] | None = None, color=(200, 40, 40)) -> bytes:
@@ -25,13 +26,6 @@ def shape_png(size: tuple[int, int], box: list[float] | None = None, color=(200,
 
 def cell(data: bytes) -> dict:
     return {"bytes": data, "path": None}
-
-
-def write_parquet(path: Path, columns: dict, features: dict) -> None:
-    import datasets
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    datasets.Dataset.from_dict(columns, features=datasets.Features(features)).to_parquet(str(path))
 
 
 def write_file(path: Path, data: bytes | str) -> Path:
@@ -112,15 +106,11 @@ def build_cvbench(src: Path, out: Path) -> Path:
 
 def build_mathvista(src: Path, out: Path) -> Path:
     """MathVista testmini parquet: one multi_choice (answer = option text), two free_form."""
-    import datasets
     from data_prep import mathvista
 
     meta = {"category": "math-targeted-vqa", "context": "geometry diagram", "grade": "high school",
             "img_height": 40, "img_width": 50, "language": "english", "skills": ["arithmetic reasoning"],
             "source": "Geometry3K", "split": "testmini", "task": "geometry problem solving"}
-    meta_type = {k: datasets.Value("string") for k in meta if k not in ("img_height", "img_width", "skills")}
-    meta_type.update(img_height=datasets.Value("int64"), img_width=datasets.Value("int64"),
-                     skills=datasets.List(datasets.Value("string")))
     write_parquet(src / "data" / "testmini-00000-of-00001.parquet", {
         "pid": ["1", "2", "3"], "question": ["What is AB?", "Find x.", "What is the ratio?"],
         "image": ["images/1.jpg", "images/2.jpg", "images/3.jpg"],
@@ -135,11 +125,7 @@ def build_mathvista(src: Path, out: Path) -> Path:
                   "Hint: Please answer with a floating-point number with two decimal places.\n"
                   "Question: What is the ratio?"],
         "metadata": [meta] * 3,
-    }, {"pid": datasets.Value("string"), "question": datasets.Value("string"), "image": datasets.Value("string"),
-        "decoded_image": datasets.Image(), "choices": datasets.List(datasets.Value("string")),
-        "unit": datasets.Value("string"), "precision": datasets.Value("float64"),
-        "answer": datasets.Value("string"), "question_type": datasets.Value("string"),
-        "answer_type": datasets.Value("string"), "query": datasets.Value("string"), "metadata": meta_type})
+    }, mathvista_features())
     assert mathvista.main(["--src", str(src), "--out", str(out)]) == 0
     return out / "testmini.jsonl"
 
