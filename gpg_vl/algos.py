@@ -17,10 +17,18 @@ Where we depart from the reference code:
   3. Aggregations take explicit denominators, so summing the loss of micro-batches (and of
      processes) gives exactly the loss of the whole batch.
 
-Baselines, for side-by-side runs in the same trainer:
-  GRPO:     A_i = (r_i - mean) / (std + 1e-4), clipped ratio surrogate (eps 0.2),
-            optional k3 KL to a frozen reference, beta * KL.
-  Dr. GRPO: A_i = r_i - mean, clipped ratio surrogate, token sums / a constant.
+Baselines, for side-by-side runs in the same trainer; each loss registers the settings of
+its own paper (`LossSpec.defaults`), so `algo.loss=grpo` alone is GRPO, not GPG renamed:
+  GRPO (DeepSeekMath, Shao et al. 2024): A_i = (r_i - mean) / (sample std + 1e-4), clipped
+            ratio surrogate against the SAMPLING policy (eps 0.2), beta * k3 KL to a frozen
+            reference (beta 0.04), mu updates per rollout, no alpha, no beta_th resampling.
+  Dr. GRPO (Liu et al. 2025): A_i = r_i - mean, clipped surrogate, token sums divided by a
+            constant, no alpha, no resampling.
+A user may still combine explicitly (grpo with alpha_correction=true, ...).
+
+Off-policy corrections (all optional, all per token, never differentiated):
+  truncated importance weight min(pi_train / pi_rollout, cap) for samples drawn by another
+  policy: the rollout engine's numerics, or the previous step's policy (carried groups).
 
 Shapes: N = rows (B*G completions), T = completion tokens, mask is 1 on real tokens.
 """
@@ -35,24 +43,29 @@ from torch import Tensor
 
 
 def group_stats(rewards: Tensor, group_size: int) -> tuple[Tensor, Tensor]:
-    """Per-group mean and (population) std. rewards [B*G] -> ([B], [B])."""
+    """Per-group mean and SAMPLE std (Bessel-corrected, as DeepSeekMath / TRL). [B*G] -> ([B], [B])."""
     grouped = rewards.view(-1, group_size)  # [B, G]
-    return grouped.mean(dim=1), grouped.std(dim=1, unbiased=False)
+    return grouped.mean(dim=1), grouped.std(dim=1, unbiased=True)
 
 
-def group_advantages(rewards: Tensor, group_size: int, norm: str = "none",
-                     eps: float = 1e-6) -> Tensor:
+STD_EPS = 1e-4  # GRPO's (r - mean) / (std + 1e-4); GPG's F_norm = std ablation uses the same
+
+
+def group_advantages(rewards: Tensor, group_size: int, norm: str = "none", eps: float = STD_EPS) -> Tensor:
     """A_i = (r_i - group mean) / F_norm. rewards [B*G] -> advantages [B*G].
 
-    norm: "none" (F_norm = 1, the GPG default) | "std" (F_norm = group std + eps).
+    norm: "none" (F_norm = 1, GPG and Dr. GRPO) | "std" (F_norm = sample std + eps, GRPO).
     """
     mean, std = group_stats(rewards, group_size)
     centred = rewards.view(-1, group_size) - mean[:, None]  # [B, G]
     if norm == "std":
         centred = centred / (std[:, None] + eps)
     elif norm != "none":
-        raise ValueError(f"unknown advantage norm {norm!r}; valid: none, std")
+        raise ValueError(f"unknown advantage norm {norm!r}; valid: {', '.join(ADV_NORMS)}")
     return centred.reshape(-1)
+
+
+ADV_NORMS = ("none", "std")
 
 
 def valid_groups(rewards: Tensor, group_size: int, tol: float = 1e-5) -> Tensor:
@@ -66,6 +79,22 @@ def gpg_alpha(num_groups: int, num_valid: int) -> float:
         return 1.0
     rho = min(1.0, num_valid / num_groups)
     return 1.0 / rho
+
+
+def truncated_is_weight(logprobs: Tensor, rollout_logprobs: Tensor, cap: float) -> Tensor:
+    """min(pi_train / pi_rollout, cap) per token [N, T], no gradient (truncated IS, Yao et al. 2025).
+
+    Corrects a policy gradient whose samples came from a slightly different policy: the
+    rollout engine's numerics (vLLM, bf16 kernels) or an older policy (carried groups).
+    """
+    return torch.exp(logprobs.detach() - rollout_logprobs).clamp(max=cap)
+
+
+def mismatch_k3(logprobs: Tensor, rollout_logprobs: Tensor, mask: Tensor) -> Tensor:
+    """Sum over real tokens of k3 = r - 1 - log r, r = pi_train / pi_rollout: an estimate of
+    KL(pi_rollout || pi_train) from the rollout's own samples (0 when the two agree)."""
+    log_r = logprobs.detach() - rollout_logprobs
+    return ((torch.exp(log_r) - 1 - log_r) * mask).sum()
 
 
 # --- aggregation ------------------------------------------------------------------------
@@ -88,7 +117,10 @@ def aggregate(values: Tensor, mask: Tensor, mode: str, num_seqs: float, num_toke
         return masked.sum() / num_tokens
     if mode == "token_sum_norm":
         return masked.sum() / (num_seqs * norm_const)
-    raise ValueError(f"unknown aggregation {mode!r}; valid: seq_mean_token_mean, token_mean, token_sum_norm")
+    raise ValueError(f"unknown aggregation {mode!r}; valid: {', '.join(AGGREGATIONS)}")
+
+
+AGGREGATIONS = ("seq_mean_token_mean", "token_mean", "token_sum_norm")
 
 
 # --- losses -----------------------------------------------------------------------------
@@ -100,8 +132,9 @@ class LossInputs:
     logprobs: Tensor          # log pi_theta of the sampled tokens (with grad)
     mask: Tensor              # 1 on completion tokens
     advantages: Tensor        # [N]
-    old_logprobs: Tensor | None = None   # sampling policy (detached); None = on-policy
+    old_logprobs: Tensor | None = None   # the SAMPLING policy's (detached); None = on-policy
     ref_logprobs: Tensor | None = None   # frozen reference (GRPO KL)
+    weights: Tensor | None = None        # per-token importance weights (detached); None = 1
 
 
 @dataclass
@@ -116,42 +149,73 @@ class LossSettings:
 
 
 LossFn = Callable[[LossInputs, LossSettings], tuple[Tensor, dict[str, Tensor]]]
-LOSSES: dict[str, LossFn] = {}
-ADV_NORM = {"gpg": "none", "grpo": "std", "dr_grpo": "none"}
 
 
-def register_loss(name: str) -> Callable[[LossFn], LossFn]:
+@dataclass(frozen=True)
+class LossSpec:
+    """A registered loss and the settings its own paper uses.
+
+    defaults: algo.* key -> value, applied where the user set nothing. ratio: the loss
+    has an importance ratio (so it takes old log-probs, clip_eps and several updates per
+    rollout). kl: it has a KL term (so kl_beta means something).
+    """
+
+    fn: LossFn
+    defaults: dict
+    ratio: bool
+    kl: bool
+
+
+LOSSES: dict[str, LossSpec] = {}
+
+
+def register_loss(name: str, defaults: dict | None = None, ratio: bool = False,
+                  kl: bool = False) -> Callable[[LossFn], LossFn]:
     def deco(fn: LossFn) -> LossFn:
         if name in LOSSES:
             raise ValueError(f"loss {name!r} is already registered")
-        LOSSES[name] = fn
+        LOSSES[name] = LossSpec(fn, dict(defaults or {}), ratio, kl)
         return fn
     return deco
 
 
-def get_loss(name: str) -> LossFn:
+def loss_spec(name: str) -> LossSpec:
     if name not in LOSSES:
         raise ValueError(f"unknown loss {name!r}; valid: {', '.join(sorted(LOSSES))}")
     return LOSSES[name]
 
 
-@register_loss("gpg")
+def get_loss(name: str) -> LossFn:
+    return loss_spec(name).fn
+
+
+def _weighted(per_token: Tensor, x: LossInputs) -> Tensor:
+    return per_token if x.weights is None else per_token * x.weights
+
+
+def _masked_sum(values: Tensor, mask: Tensor) -> Tensor:
+    return (values * mask).sum().detach()
+
+
+@register_loss("gpg", defaults=dict(adv_norm="none", aggregation="seq_mean_token_mean", alpha_correction=True,
+                                    beta_th=0.4, keep_surplus=True, kl_beta=0.0, updates_per_rollout=1))
 def gpg_loss(x: LossInputs, s: LossSettings) -> tuple[Tensor, dict[str, Tensor]]:
-    """alpha * AGG[-log pi * A]; its gradient is -alpha * A * grad log pi per token."""
-    per_token = -x.logprobs * x.advantages[:, None]  # [N, T]
+    """alpha * AGG[-w * log pi * A]; its gradient is -alpha * w * A * grad log pi per token (w = 1
+    unless an importance correction is on)."""
+    per_token = _weighted(-x.logprobs * x.advantages[:, None], x)  # [N, T]
     loss = s.alpha * aggregate(per_token, x.mask, s.aggregation, s.num_seqs, s.num_tokens, s.norm_const)
     return loss, {}
 
 
 def _clipped_surrogate(x: LossInputs, s: LossSettings) -> tuple[Tensor, Tensor]:
+    """(-min(ratio * A, clip(ratio) * A) [N, T], number of clipped real tokens)."""
     old = x.logprobs.detach() if x.old_logprobs is None else x.old_logprobs
     ratio = torch.exp(x.logprobs - old)  # [N, T]
     adv = x.advantages[:, None]
     unclipped = ratio * adv
     clipped = ratio.clamp(1 - s.clip_eps, 1 + s.clip_eps) * adv
     per_token = -torch.minimum(unclipped, clipped)
-    clip_frac = ((unclipped != clipped).float() * x.mask).sum() / x.mask.sum().clamp(min=1)
-    return per_token, clip_frac
+    return _weighted(per_token, x), _masked_sum((clipped < unclipped).float(), x.mask)
 
 
 def k3_kl(logprobs: Tensor, ref_logprobs: Tensor) -> Tensor:
@@ -160,24 +224,32 @@ def k3_kl(logprobs: Tensor, ref_logprobs: Tensor) -> Tensor:
     return torch.exp(delta) - delta - 1
 
 
-@register_loss("grpo")
+@register_loss("grpo", ratio=True, kl=True,
+               defaults=dict(adv_norm="std", aggregation="seq_mean_token_mean", alpha_correction=False,
+                             beta_th=0.0, keep_surplus=False, kl_beta=0.04, clip_eps=0.2, updates_per_rollout=1))
 def grpo_loss(x: LossInputs, s: LossSettings) -> tuple[Tensor, dict[str, Tensor]]:
-    """Clipped ratio surrogate + beta * k3 KL to the reference (DeepSeekMath's GRPO)."""
-    per_token, clip_frac = _clipped_surrogate(x, s)
-    metrics = {"clip_frac": clip_frac.detach()}
+    """DeepSeekMath's GRPO: clipped ratio surrogate + beta * k3 KL to a frozen reference.
+
+    Metrics come back as SUMS over real tokens (clipped tokens, KL), so the caller can add
+    micro-batches and processes and divide once by the whole batch's token count.
+    """
+    per_token, clipped = _clipped_surrogate(x, s)
+    metrics = {"clip_frac": clipped}
     if s.kl_beta > 0:
         if x.ref_logprobs is None:
             raise ValueError("grpo with kl_beta > 0 needs reference log-probs")
         kl = k3_kl(x.logprobs, x.ref_logprobs)
         per_token = per_token + s.kl_beta * kl
-        metrics["kl"] = ((kl * x.mask).sum() / x.mask.sum().clamp(min=1)).detach()
+        metrics["kl"] = _masked_sum(kl, x.mask)
     loss = s.alpha * aggregate(per_token, x.mask, s.aggregation, s.num_seqs, s.num_tokens, s.norm_const)
     return loss, metrics
 
 
-@register_loss("dr_grpo")
+@register_loss("dr_grpo", ratio=True,
+               defaults=dict(adv_norm="none", aggregation="token_sum_norm", alpha_correction=False,
+                             beta_th=0.0, keep_surplus=False, kl_beta=0.0, clip_eps=0.2, updates_per_rollout=1))
 def dr_grpo_loss(x: LossInputs, s: LossSettings) -> tuple[Tensor, dict[str, Tensor]]:
-    """Clipped surrogate, token sums divided by a constant (use token_sum_norm)."""
-    per_token, clip_frac = _clipped_surrogate(x, s)
+    """Dr. GRPO (Liu et al. 2025): clipped surrogate, no std, token sums / a constant."""
+    per_token, clipped = _clipped_surrogate(x, s)
     loss = s.alpha * aggregate(per_token, x.mask, s.aggregation, s.num_seqs, s.num_tokens, s.norm_const)
-    return loss, {"clip_frac": clip_frac.detach()}
+    return loss, {"clip_frac": clipped}

@@ -1,31 +1,65 @@
-"""Checkpoints: Hugging Face weights + processor, and the trainer state needed to resume
-(optimizer, scheduler, RNG, data position, the carried surplus groups), written atomically."""
+"""Checkpoints: the trained weights in Hugging Face format (float32 masters) + processor, and
+everything a resume needs, written atomically into `checkpoint-N`:
+
+    trainer_state.pt    step, optimizer (unless sharded), scheduler, run counters (main process)
+    rank{i}.pt          process i's own: sampler position, carried groups, RNG (python,
+                        numpy, torch, CUDA)
+    deepspeed/ | optimizer-rank{i}.pt   sharded optimizer state under ZeRO / FSDP
+
+Everything is written into `checkpoint-N.tmp` and renamed when every process is done, so
+a `checkpoint-N` folder is complete by construction; a kill -9 mid-save leaves only a
+`.tmp` that resume ignores. `ckpt.resume=auto|PATH` alone restores a run: the policy's
+weights load from the checkpoint (`resume_path`), the rest here; a KL reference model
+still loads from `model.path`, the run's starting point.
+"""
 
 from __future__ import annotations
 
 import logging
 import random
+import re
 import shutil
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from .config import ConfigError
+
 log = logging.getLogger(__name__)
+STATE = "trainer_state.pt"
 
 
-def save_checkpoint(run, step: int, carry) -> Path | None:
+def rank_file(folder: Path, rank: int) -> Path:
+    return folder / f"rank{rank}.pt"
+
+
+def rng_state() -> dict:
+    state = {"python": random.getstate(), "numpy": np.random.get_state(), "torch": torch.get_rng_state()}
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def set_rng_state(state: dict) -> None:
+    random.setstate(state["python"])
+    np.random.set_state(state["numpy"])
+    torch.set_rng_state(state["torch"])
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def save_checkpoint(run, step: int, carry, counters: dict) -> Path:
     acc = run.accelerator
     out = Path(run.cfg.log.out_dir) / f"checkpoint-{step}"
     tmp = out.with_name(out.name + ".tmp")
     acc.wait_for_everyone()
-    state = {"step": step, "sampler": run.sampler.state(), "carry": carry,
-             "rng": {"python": random.getstate(), "numpy": np.random.get_state(),
-                     "torch": torch.get_rng_state()}}
     if acc.is_main_process:
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir(parents=True)
     acc.wait_for_everyone()
+    torch.save({"step": step, "world": acc.num_processes, "sampler": run.sampler.state(), "carry": carry,
+                "rng": rng_state()}, rank_file(tmp, acc.process_index))
     weights = acc.get_state_dict(run.model)  # every process: gathers ZeRO-3 / FSDP shards
     sharded = save_sharded_optimizer(run, tmp)
     if acc.is_main_process:
@@ -34,7 +68,8 @@ def save_checkpoint(run, step: int, carry) -> Path | None:
                               save_original_format=not _zero3())
         run.processor.save_pretrained(tmp)
         optimizer = {} if sharded else {"optimizer": run.optimizer.state_dict()}
-        torch.save({**state, **optimizer, "scheduler": run.scheduler.state_dict()}, tmp / "trainer_state.pt")
+        torch.save({"step": step, "world": acc.num_processes, "counters": counters, **optimizer,
+                    "scheduler": run.scheduler.state_dict()}, tmp / STATE)
     acc.wait_for_everyone()
     if acc.is_main_process:
         shutil.rmtree(out, ignore_errors=True)
@@ -44,24 +79,65 @@ def save_checkpoint(run, step: int, carry) -> Path | None:
     return out
 
 
-def load_trainer_state(run, path: str):
-    """Restore optimizer, scheduler, data position, RNG and carry; weights come from
-    model.path (point it at the checkpoint folder)."""
-    state = torch.load(Path(path) / "trainer_state.pt", weights_only=False)
+def missing_parts(folder: Path, world: int | None = None) -> list[str]:
+    """What a resume needs that `folder` lacks (empty: complete)."""
+    if not folder.is_dir():
+        return ["the folder itself"]
+    lacks = [name for name in ("config.json", STATE) if not (folder / name).exists()]
+    if not list(folder.glob("*.safetensors")):
+        lacks.append("model weights (*.safetensors)")
+    if (folder / STATE).exists():
+        saved = torch.load(folder / STATE, weights_only=False, map_location="cpu").get("world", 1)
+        lacks += [rank_file(folder, r).name for r in range(saved) if not rank_file(folder, r).exists()]
+        if world is not None and saved != world:
+            lacks.append(f"a state for {world} processes (it was saved by {saved}; resume with {saved})")
+    return lacks
+
+
+def resume_path(cfg, world: int) -> Path | None:
+    """The checkpoint `ckpt.resume` names, checked complete before any data or weights load.
+
+    auto: the newest complete `checkpoint-N` under log.out_dir, or None (a fresh start,
+    logged) when there is none. A PATH that is missing or incomplete is the user's to fix:
+    one ConfigError naming ckpt.resume and what is missing.
+    """
+    spec = cfg.ckpt.resume
+    if not spec:
+        return None
+    if spec == "auto":
+        found = sorted((int(m.group(1)), p) for p in Path(cfg.log.out_dir).glob("checkpoint-*")
+                       if (m := re.fullmatch(r"checkpoint-(\d+)", p.name)))
+        for step, folder in reversed(found):
+            lacks = missing_parts(folder, world)
+            if not lacks:
+                log.info("ckpt.resume=auto: resuming from %s", folder)
+                return folder
+            log.warning("ckpt.resume=auto: skipping %s (missing %s)", folder, ", ".join(lacks))
+        log.info("ckpt.resume=auto: no complete checkpoint under %s; starting fresh", cfg.log.out_dir)
+        return None
+    lacks = missing_parts(Path(spec), world)
+    if lacks:
+        raise ConfigError(f"ckpt.resume={spec}: not a complete checkpoint (missing {', '.join(lacks)}); "
+                          f"give a checkpoint-N folder written by gpg_vl, or ckpt.resume=auto")
+    return Path(spec)
+
+
+def load_trainer_state(run, folder: Path) -> tuple[int, object, dict]:
+    """Restore optimizer, scheduler and this process's sampler, carry and RNG.
+
+    Returns (step, carried groups, counters). The weights were loaded from the same folder.
+    """
+    state = torch.load(folder / STATE, weights_only=False)
+    mine = torch.load(rank_file(folder, run.accelerator.process_index), weights_only=False)
     if "optimizer" in state:
         run.optimizer.load_state_dict(state["optimizer"])
     else:
-        load_sharded_optimizer(run, Path(path))
+        load_sharded_optimizer(run, folder)
     run.scheduler.load_state_dict(state["scheduler"])
-    run.sampler.load_state(state["sampler"])  # identical on every process
-    if run.accelerator.num_processes == 1:
-        random.setstate(state["rng"]["python"])
-        np.random.set_state(state["rng"]["numpy"])
-        torch.set_rng_state(state["rng"]["torch"])
-    else:  # the saved RNG is the main process's: re-seed each process distinctly
-        torch.manual_seed(run.cfg.seed + 7919 * state["step"] + run.accelerator.process_index)
-    log.info("resumed from %s at step %d", path, state["step"])
-    return state["step"], state["carry"]
+    run.sampler.load_state(mine["sampler"])
+    set_rng_state(mine["rng"])
+    log.info("resumed from %s at step %d", folder, state["step"])
+    return state["step"], mine["carry"], state.get("counters", {})
 
 
 def without_tied_copies(model, weights: dict) -> dict:
@@ -101,14 +177,14 @@ def save_sharded_optimizer(run, folder: Path) -> bool:
 
 def load_sharded_optimizer(run, folder: Path) -> None:
     kind = _sharding(run)
-    if kind == "deepspeed":  # also reloads the module weights: the same values model.path loaded
+    if kind == "deepspeed":  # also reloads the module weights: the same values just loaded
         loaded, _ = run.model.load_checkpoint(str(folder / "deepspeed"), tag="optimizer",
                                               load_optimizer_states=True, load_lr_scheduler_states=False)
         if loaded is None:
-            raise FileNotFoundError(f"no DeepSpeed optimizer state under {folder / 'deepspeed'}")
+            raise ConfigError(f"ckpt.resume={folder}: no DeepSpeed optimizer state under {folder / 'deepspeed'}")
     elif kind == "fsdp":
-        rank_file = folder / f"optimizer-rank{run.accelerator.process_index}.pt"
-        run.optimizer.load_state_dict(torch.load(rank_file, weights_only=False))
+        rank_file_ = folder / f"optimizer-rank{run.accelerator.process_index}.pt"
+        run.optimizer.load_state_dict(torch.load(rank_file_, weights_only=False))
     else:
-        raise ValueError(f"{folder} holds a sharded optimizer state (saved under DeepSpeed or FSDP); "
-                         "resume with the same launcher config and number of processes")
+        raise ConfigError(f"ckpt.resume={folder}: it holds a sharded optimizer state (saved under DeepSpeed or "
+                          "FSDP); resume with the same launcher config and number of processes")

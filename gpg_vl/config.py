@@ -8,6 +8,7 @@ a value of the wrong type fails at load time, naming the key and the file.
 from __future__ import annotations
 
 import dataclasses
+import logging
 import types
 import typing
 from dataclasses import dataclass, field
@@ -16,6 +17,7 @@ from typing import Any
 
 import yaml
 
+log = logging.getLogger(__name__)
 PRESET_DIR = Path(__file__).parent / "presets"
 
 
@@ -30,7 +32,7 @@ class ModelConfig:
     build_tiny: str = ""
     "If set (qwen2_vl | qwen2_5_vl) and `path` does not exist, build the tiny offline model there."
     dtype: str = "float32"
-    "float32 | bfloat16 | float16: parameter and compute dtype."
+    "Compute precision: float32 | bfloat16 | float16 (autocast; trained weights stay float32, see docs/precision.md)."
     attn_implementation: str = "sdpa"
     "sdpa | eager | flash_attention_2."
     gradient_checkpointing: bool = False
@@ -89,28 +91,37 @@ class RolloutConfig:
 
 @dataclass
 class AlgoConfig:
+    """Settings left unset (null) take the chosen loss's own defaults (`gpg_vl.algos`):
+    gpg = the GPG paper, grpo = DeepSeekMath's GRPO, dr_grpo = Dr. GRPO."""
+
     loss: str = "gpg"
-    "Policy loss: gpg | grpo | dr_grpo (see gpg_vl.algos)."
-    adv_norm: str = "none"
-    "F_norm: none (GPG default, F_norm = 1) | std (divide by group std + eps)."
-    aggregation: str = "seq_mean_token_mean"
-    "seq_mean_token_mean | token_mean | token_sum_norm."
-    alpha_correction: bool = True
-    "Scale the loss by alpha = B / (number of valid groups) (GPG's bias correction)."
-    beta_th: float = 0.4
-    "Resample until this fraction of groups is valid (0 disables resampling)."
+    "Policy loss: gpg | grpo | dr_grpo (see gpg_vl.algos); unset keys below take its paper's values."
+    adv_norm: str | None = None
+    "F_norm: none (F_norm = 1; gpg, dr_grpo) | std (group sample std + 1e-4; grpo)."
+    aggregation: str | None = None
+    "seq_mean_token_mean (gpg, grpo) | token_mean | token_sum_norm (dr_grpo)."
+    alpha_correction: bool | None = None
+    "Scale the loss by alpha = B / (valid groups), GPG's bias correction (gpg: on; grpo, dr_grpo: off)."
+    beta_th: float | None = None
+    "Resample until this fraction of groups is valid, 0 = never (gpg: 0.4; grpo, dr_grpo: 0)."
     max_resample_attempts: int = 20
     "Rollout attempts per step at most when resampling for beta_th."
-    keep_surplus: bool = True
-    "Keep surplus valid groups for the next step instead of discarding them."
+    keep_surplus: bool | None = None
+    "Carry surplus valid groups to the next step, importance-weighted (gpg: on; see docs/algorithms.md)."
     std_tol: float = 1e-5
     "A group whose reward std is <= this is degenerate."
-    clip_eps: float = 0.2
-    "GRPO / Dr. GRPO ratio clip."
-    kl_beta: float = 0.0
-    "GRPO KL coefficient (k3 estimator); > 0 loads a frozen reference model."
+    clip_eps: float | None = None
+    "Ratio clip of grpo / dr_grpo (0.2); gpg has no ratio."
+    kl_beta: float | None = None
+    "k3 KL coefficient to a frozen copy of the starting model (grpo: 0.04; > 0 only with grpo)."
+    updates_per_rollout: int | None = None
+    "mu: optimizer steps on each rollout batch (grpo / dr_grpo; gpg is on-policy: 1)."
     token_sum_norm: float = 0.0
-    "Dr. GRPO constant divisor (0 = max_new_tokens)."
+    "Constant divisor of token_sum_norm (0 = max_new_tokens)."
+    tis_cap: float = 0.0
+    "Truncated importance sampling: weight each token by min(pi_train / pi_rollout, cap) (0 = off)."
+    carry_is_cap: float = 2.0
+    "Cap of the importance weight that corrects carried (one step stale) groups."
 
 
 @dataclass
@@ -133,6 +144,8 @@ class OptimConfig:
     "Linear warm-up steps."
     micro_batch_tokens: int = 16384
     "Training forward micro-batches hold at most this many padded tokens, counted in the layout that runs (packed: each prompt once)."
+    max_skipped: int = 3
+    "Steps in a row whose loss or gradient is not finite (each skipped, weights untouched) before the run stops."
 
 
 @dataclass
@@ -166,7 +179,7 @@ class CheckpointConfig:
     final: bool = True
     "Save a Hugging Face checkpoint at the end."
     resume: str = ""
-    "A checkpoint folder to resume from."
+    "auto (newest complete checkpoint under log.out_dir, else a fresh start) | a checkpoint folder | empty (fresh)."
 
 
 @dataclass
@@ -288,47 +301,41 @@ def list_presets() -> list[str]:
 
 
 def load_config(preset: str | None = None, overrides: list[str] = ()) -> Config:
-    """Defaults <- preset YAML <- `key=value` overrides (values parsed as YAML)."""
+    """Defaults <- preset YAML <- `key=value` overrides (values parsed as YAML), then every
+    value checked (`config_rules`) before anything else runs.
+
+    A preset's loss-specific algo settings belong to the preset's loss: when the command
+    line picks another loss (`algo.loss=grpo`), they are not carried over, so the new loss
+    runs with its own paper's settings (and the dropped ones are logged).
+    """
+    from .config_rules import LOSS_KEYS, check_config
+
     cfg = Config()
+    parsed = []
+    for item in overrides:
+        if "=" not in item:
+            raise ConfigError(f"override {item!r} is not key=value")
+        key, raw = item.split("=", 1)
+        parsed.append((item, _nest(key.strip(), yaml.safe_load(raw))))
+    new_loss = next((v["algo"]["loss"] for _, v in reversed(parsed)
+                     if isinstance(v.get("algo"), dict) and "loss" in v["algo"]), None)
     if preset:
         path = preset_path(preset)
         values = yaml.safe_load(path.read_text()) or {}
         if not isinstance(values, dict):
             raise ConfigError(f"{path}: a preset must be a mapping")
+        algo = values.get("algo")
+        if new_loss is not None and isinstance(algo, dict) and algo.get("loss", "gpg") != new_loss:
+            dropped = {k: algo.pop(k) for k in list(algo) if k in LOSS_KEYS}
+            if dropped:
+                log.info("algo.loss=%s: the preset's settings for %s are not applied: %s",
+                         new_loss, algo.get("loss", "gpg"), dropped)
         _merge(cfg, values, "", str(path))
         cfg.preset = path.stem
-    for item in overrides:
-        if "=" not in item:
-            raise ConfigError(f"override {item!r} is not key=value")
-        key, raw = item.split("=", 1)
-        _merge(cfg, _nest(key.strip(), yaml.safe_load(raw)), "", f"override {item!r}")
-    check_values(cfg)
+    for item, values in parsed:
+        _merge(cfg, values, "", f"override {item!r}")
+    check_config(cfg)
     return cfg
-
-
-RANGES = {  # key -> (test, what it must be); a run with these would fail or learn nothing, later
-    "rollout.group_size": (lambda v: v >= 2, ">= 2 (advantages compare completions within a group)"),
-    "rollout.temperature": (lambda v: v > 0, "> 0 (sampling; the training forward divides by it)"),
-    "rollout.top_p": (lambda v: 0 < v <= 1, "in (0, 1]"),
-    "rollout.top_k": (lambda v: v >= 0, ">= 0 (0 = off)"),
-    "rollout.max_new_tokens": (lambda v: v >= 1, ">= 1"),
-    "optim.prompts_per_step": (lambda v: v >= 1, ">= 1"),
-    "optim.lr": (lambda v: v > 0, "> 0"),
-    "algo.beta_th": (lambda v: 0 <= v <= 1, "in [0, 1] (a fraction of groups)"),
-    "algo.max_resample_attempts": (lambda v: v >= 1, ">= 1"),
-    "vision.min_pixels": (lambda v: v > 0, "> 0"),
-}
-
-
-def check_values(cfg: Config) -> None:
-    """Values every run needs in range, named with the rule they break."""
-    for key, (ok, rule) in RANGES.items():
-        section, name = key.split(".")
-        value = getattr(getattr(cfg, section), name)
-        if not ok(value):
-            raise ConfigError(f"{key}={value!r}: must be {rule}")
-    if cfg.vision.min_pixels > cfg.vision.max_pixels:
-        raise ConfigError(f"vision.min_pixels={cfg.vision.min_pixels} is above vision.max_pixels={cfg.vision.max_pixels}")
 
 
 def describe(cls: type = Config, prefix: str = "") -> list[str]:

@@ -14,7 +14,11 @@ log = logging.getLogger(__name__)
 class MetricsLogger:
     """Only the main process writes. Names are stable and namespaced (`reward/<rule>`)."""
 
-    def __init__(self, cfg, is_main: bool, run_cfg=None):
+    def __init__(self, cfg, is_main: bool, run_cfg=None, resume_step: int | None = None):
+        """resume_step: the step a resumed run continues from. Rows logged after it by the
+        interrupted run (a kill -9 after the last checkpoint) are dropped from metrics.jsonl
+        and TensorBoard, and the rows up to it become the history the curve is drawn from,
+        so a resumed run's files hold one row per step, as an uninterrupted run's do."""
         self.cfg, self.is_main, self.last = cfg, is_main, {}
         self.out = Path(cfg.out_dir)
         self.history: list[dict] = []
@@ -28,11 +32,18 @@ class MetricsLogger:
 
             from .config import to_dict
             (self.out / "config.yaml").write_text(yaml.safe_dump(to_dict(run_cfg), sort_keys=False))
-        self._jsonl = (self.out / "metrics.jsonl").open("a")
+        jsonl = self.out / "metrics.jsonl"
+        if resume_step is None:
+            jsonl.unlink(missing_ok=True)
+        else:
+            self.history = kept_rows(jsonl, resume_step)
+            jsonl.write_text("".join(json.dumps(row) + "\n" for row in self.history))
+        self._jsonl = jsonl.open("a")
         if cfg.tensorboard:
             try:
                 from torch.utils.tensorboard import SummaryWriter
-                self._tb = SummaryWriter(str(self.out / "tb"))
+                purge = None if resume_step is None else resume_step + 1  # drop events after the checkpoint
+                self._tb = SummaryWriter(str(self.out / "tb"), purge_step=purge)
             except ImportError:
                 log.warning("tensorboard is not installed; TensorBoard logging is off")
 
@@ -73,6 +84,21 @@ class MetricsLogger:
             (self.out / "summary.json").write_text(json.dumps(summary, indent=2))
         if self.cfg.plot and self.history:
             plot_rewards(self.history, self.out / "reward_curve.png")
+
+
+def kept_rows(jsonl: Path, last_step: int) -> list[dict]:
+    """The rows of a metrics file up to last_step, one per step (the latest write wins)."""
+    if not jsonl.exists():
+        return []
+    rows: dict[int, dict] = {}
+    for line in jsonl.read_text().splitlines():
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError:  # a line cut by a kill mid-write
+            continue
+        if isinstance(row, dict) and isinstance(row.get("step"), int) and row["step"] <= last_step:
+            rows[row["step"]] = row
+    return [rows[k] for k in sorted(rows)]
 
 
 def plot_rewards(history: list[dict], path: Path) -> None:

@@ -37,13 +37,19 @@ def load_processor(cfg: ModelConfig, vision=None):
     return processor
 
 
-def load_model(cfg: ModelConfig):
+def load_model(cfg: ModelConfig, path: str | Path | None = None, dtype: str | None = None):
+    """The model at `path` (default cfg.path) with parameters in `dtype` (default cfg.dtype).
+
+    The trainer loads its policy in float32 (master weights; model.dtype is the autocast
+    compute precision) and a frozen KL reference in model.dtype.
+    """
     from transformers import AutoModelForImageTextToText
 
-    if cfg.dtype not in DTYPES:
-        raise ValueError(f"model.dtype {cfg.dtype!r} unknown; valid: {', '.join(DTYPES)}")
+    dtype = dtype or cfg.dtype
+    if dtype not in DTYPES:
+        raise ValueError(f"model.dtype {dtype!r} unknown; valid: {', '.join(DTYPES)}")
     model = AutoModelForImageTextToText.from_pretrained(
-        cfg.path, dtype=DTYPES[cfg.dtype], attn_implementation=cfg.attn_implementation)
+        str(path or cfg.path), dtype=DTYPES[dtype], attn_implementation=cfg.attn_implementation)
     if cfg.gradient_checkpointing:
         if hasattr(model, "activation_checkpointing_enable"):  # transformers >= 5.x name
             model.activation_checkpointing_enable(activation_checkpointing_kwargs={"use_reentrant": False})

@@ -5,9 +5,10 @@ When the valid fraction of a fresh batch is below beta_th, more prompts are draw
 generated and scored, up to `max_attempts` rollouts per step. The trained batch is the
 valid groups first, topped up with degenerate ones to B. Unlike the reference code,
 surplus valid groups are not thrown away: they are carried to the next step (at most B,
-so every carried group is used there; they are one step stale, which `keep_surplus=False`
-avoids). All stopping decisions use GLOBAL counts, so every process makes the same number
-of attempts.
+so every carried group is used there). Carried groups were sampled by the previous
+policy: they are marked `stale`, and the update weights their tokens by a truncated
+importance ratio (`algo.carry_is_cap`); `keep_surplus=False` drops them instead. All
+stopping decisions use GLOBAL counts, so every process makes the same number of attempts.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from typing import Callable
+
+import torch
 
 from .algos import valid_groups
 from .rollout.batch import RolloutBatch
@@ -59,7 +62,8 @@ def collect_groups(draw: Callable[[], RolloutBatch], num_groups: int, beta_th: f
     batch = RolloutBatch.cat(parts, pad_token_id)
     surplus = list(range(used, valid.num_groups))
     kept = surplus[:num_groups] if keep_surplus else []
+    carry = valid.select_groups(kept) if kept else None
+    if carry is not None:  # sampled by this step's policy: one update stale when trained next step
+        carry.stale = torch.ones(carry.completion_ids.shape[0], dtype=torch.bool)
     return Collected(batch=batch, first=first, num_valid=used, attempts=attempts,
-                     carried_in=carried_in,
-                     carry=valid.select_groups(kept) if kept else None,
-                     dropped=len(surplus) - len(kept))
+                     carried_in=carried_in, carry=carry, dropped=len(surplus) - len(kept))

@@ -37,6 +37,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.help_config:
         print("\n".join(describe()))
         return 0
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         cfg = load_config(args.preset, args.overrides)
     except ConfigError as err:
@@ -46,12 +47,12 @@ def main(argv: list[str] | None = None) -> int:
         import dataclasses
         print(json.dumps(dataclasses.asdict(cfg), indent=2))
         return 0
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     for noisy in ("httpx", "transformers", "accelerate"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     from .data.collator import PromptTooLong
     from .data.loading import DataError
     from .trainer import train
+    from .update import TrainingStopped
 
     try:
         result = train(cfg)
@@ -61,6 +62,9 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as err:  # found once the engine or model is known, still before weights load
         print(f"config error: {err}", file=sys.stderr)
         return 2
+    except TrainingStopped as err:
+        print(f"training stopped: {err}", file=sys.stderr)
+        return 1
     print(json.dumps({k: v for k, v in result.items() if k != "last"}, indent=2))
     return 0
 

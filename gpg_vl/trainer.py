@@ -9,27 +9,25 @@ from __future__ import annotations
 
 import logging
 import time
-from contextlib import nullcontext
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import torch
 
-from . import algos
-from .checkpoint import load_trainer_state, save_checkpoint
+from .checkpoint import load_trainer_state, resume_path, save_checkpoint
 from .config import Config
 from .data.collator import PromptCollator
 from .data.loading import load_records
 from .data.sampler import PromptSampler
 from .data.vision import VisionSettings
-from .forward import completion_logprobs, micro_batches
 from .metrics import MetricsLogger
 from .models import eos_token_ids, load_model, load_processor, model_family, pad_token_id, text_config
-from .packing import unsupported_reason
 from .resample import collect_groups
 from .rewards import RewardContext, RewardStack
 from .rollout import build_engine, check_engine_args, engine_class
 from .rollout.batch import RolloutBatch
 from .rollout.tokens import suppressed_token_ids
+from .update import policy_update
 
 log = logging.getLogger(__name__)
 ENGINE_KEYS = {"max_new_tokens", "temperature", "top_p", "top_k", "suppress_ids", "eos_token_ids", "pad_token_id",
@@ -55,7 +53,15 @@ class Run:
     family: str
     suppress_ids: torch.Tensor
     pad_id: int
+    resume_from: Path | None = None
+    skipped_total: int = 0   # optimizer steps skipped for a non-finite loss or gradient
+    skipped_in_row: int = 0
+    probe_before: dict | None = None
     timers: dict = field(default_factory=lambda: {"rollout": 0.0, "reward": 0.0})
+
+    def counters(self) -> dict:
+        return {"skipped_total": self.skipped_total, "skipped_in_row": self.skipped_in_row,
+                "probe_before": self.probe_before, "reward_errors": dict(self.rewards.error_counts)}
 
     def global_sum(self, value: float) -> float:
         if self.accelerator.num_processes == 1:
@@ -66,10 +72,11 @@ class Run:
 
 def train(cfg: Config) -> dict:
     run = setup(cfg)
-    logger = MetricsLogger(cfg.log, run.accelerator.is_main_process, cfg)
     step, carry = resume(run)
-    probe_before = probe(run, "before")
-    if cfg.eval.every:
+    logger = MetricsLogger(cfg.log, run.accelerator.is_main_process, cfg, resume_step=step if step else None)
+    if run.resume_from is None:
+        run.probe_before = probe(run, "before")
+    if cfg.eval.every and not step:
         logger.log(step, periodic_eval(run, step))
     for step in logger.progress(range(step, cfg.optim.steps), start=step):
         t0 = time.perf_counter()
@@ -85,27 +92,34 @@ def train(cfg: Config) -> dict:
             metrics.update(periodic_eval(run, step + 1))
         logger.log(step + 1, metrics)
         if cfg.ckpt.every and (step + 1) % cfg.ckpt.every == 0 and step + 1 < cfg.optim.steps:
-            save_checkpoint(run, step + 1, carry)
+            save_checkpoint(run, step + 1, carry, run.counters())
     if cfg.ckpt.final:
-        save_checkpoint(run, cfg.optim.steps, carry)
-    summary = {"probe_before": probe_before, "probe_after": probe(run, "after")}
+        save_checkpoint(run, cfg.optim.steps, carry, run.counters())
+    summary = {"probe_before": run.probe_before, "probe_after": probe(run, "after")}
     logger.close(summary)
     run.engine.close()
     return {**summary, "last": logger.last}
 
 
 def setup(cfg: Config) -> Run:
+    """Build everything the loop needs, checking the user's inputs before any weights load.
+
+    The policy's parameters are float32 master weights (loaded from the checkpoint when
+    resuming); model.dtype is the compute precision, applied by accelerate's autocast
+    (plain / DDP), DeepSpeed's bf16 engine or FSDP's mixed-precision policy.
+    """
     from accelerate.utils import set_seed
 
-    accelerator = make_accelerator()
+    accelerator = make_accelerator(cfg.model.dtype)
     check_engine_args(engine_class(cfg.rollout.engine), cfg.rollout.engine_args, ENGINE_KEYS)
+    resume_from = resume_path(cfg, accelerator.num_processes)  # a bad ckpt.resume fails before data
     set_seed(cfg.seed + accelerator.process_index)  # distinct sampling per process
     vision = VisionSettings(cfg.vision.min_pixels, cfg.vision.max_pixels)
     records = load_data(cfg, accelerator)  # all data checks happen before the model loads
     processor = load_processor(cfg.model, vision)
     collator = PromptCollator(processor, vision, cfg.data.template, cfg.rollout.max_prompt_length)
     collator.check_lengths(records)  # the last data check; only now do weights load
-    model = load_model(cfg.model)
+    model = load_model(cfg.model, path=resume_from, dtype="float32")
     rewards = RewardStack.from_config(cfg.rewards.weights, cfg.rewards.args)
     suppress = suppressed_token_ids(processor.tokenizer, text_config(model).vocab_size,
                                     cfg.rollout.suppress_tokens)
@@ -113,6 +127,7 @@ def setup(cfg: Config) -> Run:
     optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.optim.lr, betas=tuple(cfg.optim.betas),
                                   weight_decay=cfg.optim.weight_decay)
     scheduler = make_scheduler(optimizer, cfg.optim)
+    # GRPO's KL reference: the run's starting model (model.path), also after a resume
     ref_model = load_model(cfg.model).eval().requires_grad_(False) if cfg.algo.kl_beta > 0 else None
     configure_deepspeed(accelerator, cfg.optim)
     model, optimizer, scheduler = accelerator.prepare(model, optimizer, scheduler)
@@ -120,7 +135,7 @@ def setup(cfg: Config) -> Run:
         ref_model = ref_model.to(accelerator.device)
     policy = accelerator.unwrap_model(model)
     engine = build_engine(
-        cfg.rollout.engine, policy, processor, cfg.rollout.engine_args, {"seed": cfg.seed},
+        cfg.rollout.engine, policy, processor, cfg.rollout.engine_args, {"seed": cfg.seed, "dtype": cfg.model.dtype},
         max_new_tokens=cfg.rollout.max_new_tokens,
         temperature=cfg.rollout.temperature, top_p=cfg.rollout.top_p, top_k=cfg.rollout.top_k,
         suppress_ids=suppress, eos_token_ids=eos_token_ids(policy, processor.tokenizer),
@@ -129,11 +144,17 @@ def setup(cfg: Config) -> Run:
                             accelerator.num_processes)
     return Run(cfg, accelerator, model, ref_model, processor, optimizer, scheduler, engine, collator,
                records, sampler, rewards, family, torch.tensor(suppress, dtype=torch.long),
-               pad_token_id(processor.tokenizer))
+               pad_token_id(processor.tokenizer), resume_from)
 
 
-def make_accelerator():
-    """accelerate's Accelerator; gloo on a machine without a GPU.
+MIXED_PRECISION = {"float32": "no", "bfloat16": "bf16", "float16": "fp16"}
+
+
+def make_accelerator(dtype: str = "float32"):
+    """accelerate's Accelerator with model.dtype as its mixed precision; gloo without a GPU.
+
+    mixed_precision is set here, from model.dtype, so the run's precision is one setting
+    whatever the launcher config says.
 
     The scheduler steps once per optimizer step: accelerate's default steps it once per
     process (it assumes a dataloader sharded by process), which under W processes ran the
@@ -146,7 +167,7 @@ def make_accelerator():
     from accelerate import Accelerator
     from accelerate.utils import InitProcessGroupKwargs
 
-    once = dict(step_scheduler_with_optimizer=False)
+    once = dict(step_scheduler_with_optimizer=False, mixed_precision=MIXED_PRECISION[dtype])
     if torch.cuda.is_available():
         return Accelerator(**once)
     if os.environ.get("ACCELERATE_USE_DEEPSPEED", "false").lower() == "true":
@@ -227,79 +248,6 @@ def score(run: Run, batch: RolloutBatch) -> None:
     batch.reward_total = torch.tensor(run.rewards.total(scores), dtype=torch.float32)
 
 
-def policy_update(run: Run, batch: RolloutBatch, num_valid: int) -> dict:
-    """Advantages -> loss over micro-batches -> one clipped optimizer step."""
-    cfg, acc = run.cfg, run.accelerator
-    G = batch.group_size
-    norm = "std" if cfg.algo.loss == "grpo" and cfg.algo.adv_norm == "none" else cfg.algo.adv_norm
-    batch.advantages = algos.group_advantages(batch.reward_total, G, norm)  # [B*G]
-    n_groups = run.global_sum(batch.num_groups)
-    alpha = algos.gpg_alpha(n_groups, run.global_sum(num_valid)) if cfg.algo.alpha_correction else 1.0
-    settings = algos.LossSettings(
-        aggregation=cfg.algo.aggregation, num_seqs=n_groups * G,
-        num_tokens=run.global_sum(int(batch.completion_mask.sum())), alpha=alpha,
-        clip_eps=cfg.algo.clip_eps, kl_beta=cfg.algo.kl_beta,
-        norm_const=cfg.algo.token_sum_norm or cfg.rollout.max_new_tokens)
-    loss_fn = algos.get_loss(cfg.algo.loss)
-    chunks = same_count_micro_batches(run, batch)
-    timing = {"forward": 0.0, "backward": 0.0}
-    total, extra = 0.0, {}
-    for i, rows in enumerate(chunks):
-        last = i == len(chunks) - 1
-        acc.sync_gradients = last  # DeepSpeed steps its engine in the last backward only
-        sync = nullcontext() if last else acc.no_sync(run.model)
-        with sync:
-            t0 = time.perf_counter()
-            lp, mask = completion_logprobs(run.model, batch, rows, cfg.rollout.temperature, run.suppress_ids)
-            ref = None
-            if run.ref_model is not None:
-                with torch.no_grad():
-                    ref = completion_logprobs(run.ref_model, batch, rows, cfg.rollout.temperature, run.suppress_ids)[0]
-            inputs = algos.LossInputs(lp, mask, batch.advantages[rows].to(lp.device), ref_logprobs=ref)
-            loss, extra = loss_fn(inputs, settings)
-            t1 = time.perf_counter()
-            # accelerate averages gradients over processes; the loss already uses global
-            # denominators, so scale back up to a sum.
-            acc.backward(loss * acc.num_processes)
-            timing["forward"] += t1 - t0
-            timing["backward"] += time.perf_counter() - t1
-            total += loss.item()
-    t0 = time.perf_counter()
-    grad_norm = acc.clip_grad_norm_(run.model.parameters(), cfg.optim.grad_clip) if cfg.optim.grad_clip else None
-    run.optimizer.step()
-    run.scheduler.step()
-    run.optimizer.zero_grad(set_to_none=True)
-    timing["optim"] = time.perf_counter() - t0
-    out = {"loss/policy": run.global_sum(total), "gpg/alpha": alpha,  # parts of one global loss
-           "gpg/valid_group_frac": run.global_sum(num_valid) / n_groups,
-           "optim/lr": run.scheduler.get_last_lr()[0], "train/micro_batches": len(chunks),
-           **{f"time/{k}": v for k, v in timing.items()},
-           **{f"loss/{k}": float(v) for k, v in extra.items()}}
-    if grad_norm is not None:
-        out["optim/grad_norm"] = float(grad_norm)
-    return out
-
-
-def same_count_micro_batches(run: Run, batch: RolloutBatch) -> list[list[int]]:
-    """Token-sized micro-batches, as many on every process.
-
-    ZeRO-2/3 and FSDP run collectives inside every forward/backward, so a process with
-    fewer micro-batches than another would hang. Each process re-splits its rows into
-    the largest count any process needs (smaller chunks stay under the token budget;
-    every process holds B*G rows, so none is left empty).
-    """
-    packed = unsupported_reason(run.model) is None  # budget the layout the forward will run
-    chunks = micro_batches(batch, run.cfg.optim.micro_batch_tokens, packed)
-    acc = run.accelerator
-    if acc.num_processes == 1:
-        return chunks
-    n = int(acc.gather(torch.tensor([len(chunks)], device=acc.device)).max())
-    if n == len(chunks):
-        return chunks
-    rows = torch.arange(batch.completion_ids.shape[0]).tensor_split(n)
-    return [r.tolist() for r in rows]
-
-
 def step_metrics(run: Run, got, t_collect: float, t_step: float) -> dict:
     """Rewards of the step's first fresh rollout (an unbiased view of the current policy)."""
     first = got.first
@@ -320,9 +268,15 @@ def step_metrics(run: Run, got, t_collect: float, t_step: float) -> dict:
 
 
 def resume(run: Run) -> tuple[int, RolloutBatch | None]:
-    if not run.cfg.ckpt.resume:
+    """(step to continue from, carried groups): 0 and none for a fresh start."""
+    if run.resume_from is None:
         return 0, None
-    return load_trainer_state(run, run.cfg.ckpt.resume)
+    step, carry, counters = load_trainer_state(run, run.resume_from)
+    run.skipped_total = counters.get("skipped_total", 0)
+    run.skipped_in_row = counters.get("skipped_in_row", 0)
+    run.probe_before = counters.get("probe_before")
+    run.rewards.error_counts.update(counters.get("reward_errors", {}))
+    return step, carry
 
 
 def periodic_eval(run: Run, step: int) -> dict:

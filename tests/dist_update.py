@@ -21,9 +21,10 @@ from pathlib import Path
 
 import torch
 
-from gpg_vl import algos, trainer
+from gpg_vl import algos, trainer, update
 from gpg_vl.checkpoint import save_checkpoint
 from gpg_vl.config import load_config
+from gpg_vl.forward import micro_batches
 from gpg_vl.rollout.batch import RolloutBatch
 from gpg_vl.rollout.vllm import full_weights
 from gpg_vl.rollout.tokens import completion_mask, decode_completions
@@ -78,14 +79,14 @@ def updates(out: Path, model: str, data: str, resume: Path | None = None):
     run = trainer.setup(cfg)
     start, _ = trainer.resume(run)
     seen_chunks = []
-    real_chunks = trainer.same_count_micro_batches
+    real_chunks = update.same_count_micro_batches
 
     def spy_chunks(r, b):
         chunks = real_chunks(r, b)
         seen_chunks.append(len(chunks))
         return chunks
 
-    trainer.same_count_micro_batches = spy_chunks
+    update.same_count_micro_batches = spy_chunks
     steps = []
     try:
         for step in range(start, 3):
@@ -94,11 +95,11 @@ def updates(out: Path, model: str, data: str, resume: Path | None = None):
             steps.append({"step": step + 1, "loss": metrics["loss/policy"], "alpha": metrics["gpg/alpha"],
                           "grad_norm": metrics.get("optim/grad_norm"), "lr": metrics["optim/lr"],
                           "local_valid": num_valid, "micro_batches": seen_chunks[-1],
-                          "local_chunks": len(trainer.micro_batches(batch, cfg.optim.micro_batch_tokens, packed=True))})
+                          "local_chunks": len(micro_batches(batch, cfg.optim.micro_batch_tokens, packed=True))})
             if step + 1 in (2, 3):
-                save_checkpoint(run, step + 1, None)
+                save_checkpoint(run, step + 1, None, run.counters())
     finally:
-        trainer.same_count_micro_batches = real_chunks
+        update.same_count_micro_batches = real_chunks
     return run, steps
 
 

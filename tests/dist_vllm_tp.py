@@ -28,7 +28,8 @@ eng, model, processor, vision, suppress = make_engine(model_path, tensor_paralle
 model.cuda()
 records = load_records(data)[rank::2]  # different prompts on each process
 prompts = PromptCollator(processor, vision, max_prompt_length=512)(records)
-batch, lp = eng.generate_with_logprobs(prompts, 2)
+batch = eng.generate(prompts, 2)
+lp = batch.sampling_logprobs
 assert [r.id for r in batch.prompts.records] == [r.id for r in records]
 lp_hf, mask = hf_logprobs(model, batch, suppress)
 diff = torch.tensor([((lp[:, :mask.shape[1]].cuda() - lp_hf).abs() * mask).max().item()], device="cuda")

@@ -15,10 +15,12 @@ def test_group_advantages_center_without_scaling():
 
 
 def test_group_advantages_std_scaling():
-    # group std (population) of 1,0,0,1 is 0.5 -> A = +-0.5 / (0.5 + 1e-6)
+    # GRPO: SAMPLE std of 1,0,0,1: var = 4 * 0.25 / (4 - 1) = 1/3, std = 0.577350 -> A = +-0.5 / (0.577350 + 1e-4)
     r = torch.tensor([1.0, 0, 0, 1])
     a = algos.group_advantages(r, 4, norm="std")
-    assert a.tolist() == pytest.approx([0.5 / 0.500001, -0.5 / 0.500001, -0.5 / 0.500001, 0.5 / 0.500001])
+    d = 0.5 / (math.sqrt(1 / 3) + 1e-4)  # 0.865875
+    assert a.tolist() == pytest.approx([d, -d, -d, d], abs=1e-6)
+    assert d == pytest.approx(0.865875, abs=1e-6)
     with pytest.raises(ValueError, match="valid: none, std"):
         algos.group_advantages(r, 4, norm="rank")
 
@@ -114,7 +116,8 @@ def test_clipped_surrogate_and_k3_by_hand():
     old = torch.tensor([[-math.log(1.5)]])  # ratio = 1.5
     mask = torch.ones(1, 1)
     s = algos.LossSettings(num_seqs=1, num_tokens=1, clip_eps=0.2)
-    # A = +1: min(1.5 * 1, clip(1.5) = 1.2) = 1.2 -> loss -1.2
+    # A = +1: min(1.5 * 1, clip(1.5) = 1.2) = 1.2 -> loss -1.2; one clipped token (a SUM, the
+    # trainer divides by the whole batch's tokens)
     loss, m = algos.grpo_loss(algos.LossInputs(lp, mask, torch.tensor([1.0]), old_logprobs=old), s)
     assert loss.item() == pytest.approx(-1.2) and m["clip_frac"].item() == 1.0
     # A = -1: min(-1.5, -1.2) = -1.5 -> loss 1.5 (unclipped)
@@ -134,3 +137,50 @@ def test_loss_registry():
         algos.get_loss("ppo")
     with pytest.raises(ValueError, match="already registered"):
         algos.register_loss("gpg")(algos.gpg_loss)
+
+
+def test_each_loss_holds_its_papers_defaults():
+    gpg, grpo, dr = (algos.loss_spec(n) for n in ("gpg", "grpo", "dr_grpo"))
+    assert gpg.defaults["alpha_correction"] and gpg.defaults["beta_th"] == 0.4 and gpg.defaults["adv_norm"] == "none"
+    assert not gpg.ratio and not gpg.kl
+    assert grpo.defaults == dict(adv_norm="std", aggregation="seq_mean_token_mean", alpha_correction=False,
+                                 beta_th=0.0, keep_surplus=False, kl_beta=0.04, clip_eps=0.2, updates_per_rollout=1)
+    assert grpo.ratio and grpo.kl
+    assert dr.defaults["aggregation"] == "token_sum_norm" and dr.defaults["adv_norm"] == "none"
+    assert not dr.defaults["alpha_correction"] and dr.ratio and not dr.kl
+
+
+def test_dr_grpo_by_its_defaults_differs_from_gpg():
+    """Dr. GRPO's token sums / a constant weight long completions more than GPG's per-sequence means."""
+    lp = torch.tensor([[-1.0, -1.0, -1.0], [-1.0, 0.0, 0.0]], requires_grad=True)
+    mask = torch.tensor([[1.0, 1, 1], [1, 0, 0]])
+    adv = torch.tensor([1.0, 1.0])
+    # gpg (seq mean): d/d lp = -A / (N * |o_i|): row 1 tokens -1/6, row 2 token -1/2
+    algos.gpg_loss(algos.LossInputs(lp, mask, adv), algos.LossSettings(num_seqs=2, num_tokens=4))[0].backward()
+    assert lp.grad[0].tolist() == pytest.approx([-1 / 6] * 3) and lp.grad[1, 0].item() == pytest.approx(-0.5)
+    lp.grad = None
+    # dr_grpo (token sum / (N * 10)): every real token -1 / 20
+    s = algos.LossSettings(aggregation="token_sum_norm", num_seqs=2, num_tokens=4, norm_const=10, clip_eps=0.2)
+    algos.dr_grpo_loss(algos.LossInputs(lp, mask, adv), s)[0].backward()
+    assert (lp.grad * mask).flatten().tolist() == pytest.approx([-0.05, -0.05, -0.05, -0.05, 0, 0])
+
+
+def test_truncated_importance_weight_and_mismatch_by_hand():
+    lp = torch.tensor([[math.log(0.5), math.log(0.2)]])
+    rollout = torch.tensor([[math.log(0.25), math.log(0.4)]])
+    # ratios 2 and 0.5 -> capped at 1.5: 1.5, 0.5
+    assert algos.truncated_is_weight(lp, rollout, 1.5).tolist()[0] == pytest.approx([1.5, 0.5])
+    # k3 = r - 1 - log r: (2 - 1 - ln 2) + (0.5 - 1 + ln 2) = 0.5 ; mask drops the second: 0.306853
+    mask = torch.tensor([[1.0, 1.0]])
+    assert algos.mismatch_k3(lp, rollout, mask).item() == pytest.approx(0.5, abs=1e-6)
+    assert algos.mismatch_k3(lp, rollout, torch.tensor([[1.0, 0.0]])).item() == pytest.approx(1 - math.log(2), abs=1e-6)
+    assert algos.mismatch_k3(rollout, rollout, mask).item() == 0.0
+
+
+def test_gpg_loss_with_importance_weights():
+    lp = torch.tensor([[-1.0, -2.0]])
+    mask = torch.ones(1, 2)
+    w = torch.tensor([[2.0, 0.5]])
+    # -(w * lp * A) per token with A = 1: 2, 1 -> seq mean 1.5
+    s = algos.LossSettings(num_seqs=1, num_tokens=2)
+    assert algos.gpg_loss(algos.LossInputs(lp, mask, torch.tensor([1.0]), weights=w), s)[0].item() == pytest.approx(1.5)

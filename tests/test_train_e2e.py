@@ -5,27 +5,11 @@ import json
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 import torch
+from cli_helpers import PLUGIN, ROOT, cli, small_run
 from safetensors.torch import load_file
-
-ROOT = Path(__file__).resolve().parents[1]
-PLUGIN = "tests/plugins/toy_rewards.py:distinct_chars"
-
-
-def cli(*args, cwd=ROOT, env=None, timeout=600):
-    return subprocess.run([sys.executable, "-m", "gpg_vl.train", *args], cwd=cwd, capture_output=True,
-                          text=True, timeout=timeout, env={**os.environ, **(env or {})})
-
-
-def small_run(model: Path, out: Path, steps: int = 3) -> list[str]:
-    return ["--preset", "demo", f"model.path={model}", f"data.train={out}/data/train.jsonl",
-            "data.synthetic_size=32", f"optim.steps={steps}", "optim.prompts_per_step=4",
-            "rollout.group_size=4", "rollout.max_new_tokens=4", "probe.size=8", f"log.out_dir={out}",
-            f"rewards.weights={{'{PLUGIN}': 1.0, answer_match: 0.5}}", "log.progress=false",
-            "algo.beta_th=0.5", "algo.max_resample_attempts=2"]
 
 
 def test_cli_trains_and_every_parameter_changes(tiny_qwen2_vl, tmp_path):
@@ -49,23 +33,6 @@ def test_cli_trains_and_every_parameter_changes(tiny_qwen2_vl, tmp_path):
     assert not unchanged, f"parameters that did not change: {unchanged}"
     assert (out / "checkpoint-3" / "trainer_state.pt").exists()
     assert (out / "reward_curve.png").exists()
-
-
-def test_resume_continues_exactly(tiny_qwen2_vl, tmp_path):
-    full, part = tmp_path / "full", tmp_path / "part"
-    assert cli(*small_run(tiny_qwen2_vl, full, 4), "ckpt.every=2", "probe.size=0").returncode == 0
-    assert cli(*small_run(tiny_qwen2_vl, part, 2), "probe.size=0", f"data.train={full}/data/train.jsonl",
-               "optim.steps=2").returncode == 0
-    # the 2-step run saved checkpoint-2 at its end; resume it to step 4 with the 4-step schedule
-    r = cli(*small_run(tiny_qwen2_vl, part, 4), "probe.size=0", f"data.train={full}/data/train.jsonl",
-            f"model.path={part}/checkpoint-2", f"ckpt.resume={part}/checkpoint-2")
-    assert r.returncode == 0, r.stderr[-3000:]
-    ref = [json.loads(l) for l in (full / "metrics.jsonl").read_text().splitlines()]
-    got = [json.loads(l) for l in (part / "metrics.jsonl").read_text().splitlines()]
-    assert [g["step"] for g in got] == [1, 2, 3, 4]
-    for a, b in zip(ref, got):
-        assert a["reward/total"] == pytest.approx(b["reward/total"], abs=1e-6)
-        assert a["loss/policy"] == pytest.approx(b["loss/policy"], abs=1e-5)
 
 
 def test_bad_data_fails_before_model_work(tiny_qwen2_vl, tmp_path):

@@ -134,7 +134,8 @@ def hf_logprobs(model, batch, suppress):
 
 
 def agreement(engine, model, prompts, suppress, n=4):
-    batch, lp_vllm = engine.generate_with_logprobs(prompts, n)
+    batch = engine.generate(prompts, n)
+    lp_vllm = batch.sampling_logprobs
     lp_hf, mask = hf_logprobs(model, batch, suppress)
     C = mask.shape[1]
     diff = ((lp_vllm[:, :C] - lp_hf).abs() * mask).max().item()

@@ -31,6 +31,9 @@ class RolloutBatch:
 
     completion_ids, completion_mask: [B*G, C] right-padded; mask is 1 up to and
     including the EOS token. group_index: [B*G]. texts: decoded completions, EOS cut.
+    sampling_logprobs: [B*G, C], each token's log-prob under the distribution it was drawn
+    from (temperature applied, suppressed ids removed), 0 on padding; every engine fills it.
+    stale: [B*G] bool, rows sampled by an earlier policy (carried groups).
     rewards: rule name -> [B*G]; reward_total and advantages: [B*G] (set after scoring).
     """
 
@@ -39,6 +42,8 @@ class RolloutBatch:
     completion_ids: Tensor
     completion_mask: Tensor
     texts: list[str]
+    sampling_logprobs: Tensor | None = None
+    stale: Tensor | None = None
     rewards: dict[str, Tensor] = field(default_factory=dict)
     reward_total: Tensor | None = None
     advantages: Tensor | None = None
@@ -51,6 +56,11 @@ class RolloutBatch:
     def num_groups(self) -> int:
         return len(self.prompts)
 
+    @property
+    def stale_rows(self) -> Tensor:
+        """[B*G] bool: rows an earlier policy sampled."""
+        return torch.zeros(self.completion_ids.shape[0], dtype=torch.bool) if self.stale is None else self.stale
+
     def row_records(self) -> list:
         return [self.prompts.records[g] for g in self.group_index.tolist()]
 
@@ -62,6 +72,8 @@ class RolloutBatch:
         return RolloutBatch(
             prompts=prompts, group_size=G, completion_ids=self.completion_ids[rows],
             completion_mask=self.completion_mask[rows], texts=[self.texts[r] for r in rows.tolist()],
+            sampling_logprobs=None if self.sampling_logprobs is None else self.sampling_logprobs[rows],
+            stale=self.stale_rows[rows],
             rewards={k: v[rows] for k, v in self.rewards.items()},
             reward_total=None if self.reward_total is None else self.reward_total[rows],
             advantages=None if self.advantages is None else self.advantages[rows])
@@ -91,6 +103,9 @@ class RolloutBatch:
             completion_ids=_pad_stack([b.completion_ids for b in batches], pad_token_id, left=False),
             completion_mask=_pad_stack([b.completion_mask for b in batches], 0, left=False),
             texts=[t for b in batches for t in b.texts],
+            sampling_logprobs=None if any(b.sampling_logprobs is None for b in batches) else
+            _pad_stack([b.sampling_logprobs for b in batches], 0.0, left=False),
+            stale=torch.cat([b.stale_rows for b in batches]),
             rewards={k: torch.cat([b.rewards[k] for b in batches]) for k in batches[0].rewards},
             reward_total=cat_opt([b.reward_total for b in batches]),
             advantages=cat_opt([b.advantages for b in batches]))

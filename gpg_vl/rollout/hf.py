@@ -11,6 +11,7 @@ padded-vocabulary rows) are suppressed, so a policy can never emit `<|image_pad|
 from __future__ import annotations
 
 import torch
+from transformers import LogitsProcessor, LogitsProcessorList, TemperatureLogitsWarper
 
 from ..data.collator import PromptBatch
 from . import shared_prefix
@@ -33,21 +34,32 @@ class HFEngine:
         self.batch_rows = batch_rows
 
     @torch.no_grad()
-    def _generate(self, prompts: PromptBatch, n: int, greedy: bool) -> torch.Tensor:
+    def _generate(self, prompts: PromptBatch, n: int, greedy: bool) -> tuple[torch.Tensor, torch.Tensor]:
+        """([B*n, C] token ids, [B*n, C] sampling log-probs) for these prompts."""
         if not greedy and n > 1 and shared_prefix.supports(self.model):
-            return shared_prefix.sample_groups(
+            ids, logprobs = shared_prefix.sample_groups(
                 self.model, prompts, n, self.max_new_tokens, self.sampling["temperature"], self.warpers,
                 torch.tensor(self.suppress_ids, dtype=torch.long), torch.tensor(self.eos_token_ids),
-                self.pad_token_id).cpu()  # [B*n, C]
+                self.pad_token_id)
+            return ids.cpu(), logprobs.cpu()
         inputs = {k: v.to(self.model.device) for k, v in prompts.model_inputs().items()}
-        sampling = dict(do_sample=False) if greedy else dict(do_sample=True, **self.sampling)
+        # generate puts a caller's processors BEFORE its own warpers: pass temperature, top-k and
+        # top-p as ours, so the recorder sees the final distribution the token is drawn from
+        record = RecordLogprobs()
+        chain = LogitsProcessorList([] if greedy else [TemperatureLogitsWarper(self.sampling["temperature"])])
+        chain.extend([] if greedy else self.warpers)
+        chain.append(record)
         out = self.model.generate(
-            **inputs, **sampling, num_return_sequences=1 if greedy else n,
+            **inputs, do_sample=not greedy, temperature=1.0, top_k=0, top_p=1.0, logits_processor=chain,
+            num_return_sequences=1 if greedy else n,
             max_new_tokens=self.max_new_tokens, suppress_tokens=self.suppress_ids or None,
             eos_token_id=self.eos_token_ids, pad_token_id=self.pad_token_id, use_cache=True,
             synced_gpus=shared_prefix.sharded(self.model))  # ZeRO-3 / FSDP: processes step together
-        out = out[:, prompts.input_ids.shape[1]:].cpu()  # [B*n, C]
-        return out.repeat_interleave(n, dim=0) if greedy else out  # greedy rows are identical
+        ids = out[:, prompts.input_ids.shape[1]:]  # [B*n, C]
+        ids, logprobs = ids.cpu(), record.finish(ids).cpu()
+        if greedy:  # greedy rows are identical
+            return ids.repeat_interleave(n, dim=0), logprobs.repeat_interleave(n, dim=0)
+        return ids, logprobs
 
     def generate(self, prompts: PromptBatch, n: int, greedy: bool = False) -> RolloutBatch:
         was_training = self.model.training
@@ -61,13 +73,14 @@ class HFEngine:
                 chunks.append(self._generate(part, n, greedy))
         finally:
             self.model.train(was_training)
-        width = max(c.shape[1] for c in chunks)
+        width = max(ids.shape[1] for ids, _ in chunks)
         ids = torch.cat([torch.nn.functional.pad(c, (0, width - c.shape[1]), value=self.pad_token_id)
-                         for c in chunks])
+                         for c, _ in chunks])
+        logprobs = torch.cat([torch.nn.functional.pad(lp, (0, width - lp.shape[1])) for _, lp in chunks])
         mask = completion_mask(ids, self.eos_token_ids)
         texts = decode_completions(self.tokenizer, ids, mask, self.eos_token_ids)
-        return RolloutBatch(prompts=prompts, group_size=n, completion_ids=ids,
-                            completion_mask=mask, texts=texts)
+        return RolloutBatch(prompts=prompts, group_size=n, completion_ids=ids, completion_mask=mask,
+                            texts=texts, sampling_logprobs=logprobs.float().masked_fill(mask == 0, 0.0))
 
     @property
     def collective(self) -> bool:
@@ -80,3 +93,27 @@ class HFEngine:
     def close(self) -> None:
         self.model = None
 
+
+
+class RecordLogprobs(LogitsProcessor):
+    """Last in generate's chain: keeps each step's final log-softmax and, one step later (when
+    the drawn token is in input_ids), the drawn token's log-prob. One [N, V] held at a time:
+    `output_scores` would keep all C steps ([C, N, V]: gigabytes at a 152k vocabulary)."""
+
+    def __init__(self):
+        self.last = None
+        self.picked: list[torch.Tensor] = []
+
+    def __call__(self, input_ids: torch.Tensor, scores: torch.Tensor) -> torch.Tensor:
+        if self.last is not None:
+            self.picked.append(self.last.gather(1, input_ids[:, -1:]).squeeze(1))
+        self.last = torch.log_softmax(scores.float(), dim=-1)  # [N, V]
+        return scores
+
+    def finish(self, ids: torch.Tensor) -> torch.Tensor:
+        """[N, C] log-probs of the generated ids (pad positions are masked by the caller)."""
+        if self.last is not None and len(self.picked) < ids.shape[1]:
+            self.picked.append(self.last.gather(1, ids[:, -1:].to(self.last.device)).squeeze(1))
+        if not self.picked:
+            return torch.zeros(ids.shape, dtype=torch.float32)
+        return torch.stack(self.picked, dim=1)[:, :ids.shape[1]]

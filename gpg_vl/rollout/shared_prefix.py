@@ -149,8 +149,10 @@ def draw(logits: Tensor) -> Tensor:
 
 @torch.no_grad()
 def sample_groups(model, prompts: PromptBatch, n: int, max_new_tokens: int, temperature: float,
-                  warp: LogitsProcessorList, suppress_ids: Tensor, eos_ids: Tensor, pad_id: int) -> Tensor:
-    """[B*n, C] sampled token ids, rows prompt-major, padded with pad_id after each row's EOS."""
+                  warp: LogitsProcessorList, suppress_ids: Tensor, eos_ids: Tensor,
+                  pad_id: int) -> tuple[Tensor, Tensor]:
+    """([B*n, C] sampled token ids, [B*n, C] their sampling log-probs), rows prompt-major,
+    padded with pad_id after each row's EOS (log-prob 0 there)."""
     device = model.device
     inputs = {k: v.to(device) for k, v in prompts.model_inputs().items()}
     positions = mrope_positions(model, prompts).to(device)  # [3, B, P]
@@ -161,17 +163,20 @@ def sample_groups(model, prompts: PromptBatch, n: int, max_new_tokens: int, temp
     suppress_ids, eos_ids = suppress_ids.to(device), eos_ids.to(device)
     done = torch.zeros(logits.shape[0], dtype=torch.bool, device=device)
     synced = sharded(model)
-    tokens = []
+    tokens, logprobs = [], []
     with attention(model, ATTENTION):
         for t in range(max_new_tokens):
             scores = logits.float() / temperature
             scores[:, suppress_ids] = float("-inf")
-            step = draw(warp(None, scores)).masked_fill_(done, pad_id)  # [N]
+            scores = warp(None, scores)
+            step = draw(scores).masked_fill_(done, pad_id)  # [N]
+            picked = scores.gather(1, step[:, None]).squeeze(1) - scores.logsumexp(dim=-1)  # [N]
             tokens.append(step)
+            logprobs.append(picked.masked_fill_(done, 0.0))
             done |= torch.isin(step, eos_ids)
             if t + 1 == max_new_tokens or all_done(done, synced):
                 break
             pos = (start + t).view(1, -1, 1).expand(3, -1, 1)  # [3, N, 1]
             logits = model(input_ids=step[:, None], position_ids=pos, past_key_values=cache, use_cache=True,
                            shared_prefix=cache).logits[:, -1]
-    return torch.stack(tokens, dim=1)
+    return torch.stack(tokens, dim=1), torch.stack(logprobs, dim=1)

@@ -149,7 +149,8 @@ class VLLMEngine:
     tensor_parallel_size, gpu_memory_utilization (the share of each GPU vLLM may take:
     weights + KV cache), sleep (after each generate, offload vLLM's weights to CPU and drop
     its KV cache until the next call; default on where there is a GPU, it needs CUDA),
-    max_model_len, max_images (per prompt), seed (vLLM's sampling seed; + process index // tp).
+    max_model_len, max_images (per prompt), seed (vLLM's sampling seed; + process index // tp), dtype
+    (vLLM's weights; the run passes model.dtype).
     """
 
     def __init__(self, model, processor, *, max_new_tokens: int, temperature: float = 1.0,
@@ -157,7 +158,7 @@ class VLLMEngine:
                  eos_token_ids: list[int], pad_token_id: int, batch_rows: int = 0,
                  tensor_parallel_size: int = 1, gpu_memory_utilization: float = 0.3,
                  sleep: bool | None = None, max_model_len: int | None = None,
-                 max_images: int = 8, seed: int = 0, enforce_eager: bool = False):
+                 max_images: int = 8, seed: int = 0, enforce_eager: bool = False, dtype: str | None = None):
         vllm = import_vllm()
         self.tokenizer = processor.tokenizer
         self.vision = vision_settings(processor)
@@ -174,7 +175,8 @@ class VLLMEngine:
         rank = torch.distributed.get_rank() if distributed else 0
         # vLLM inside this process: weights reach it by reference, never pickled
         os.environ["VLLM_ENABLE_V1_MULTIPROCESSING"] = "0"
-        dtype = str(next(model.parameters()).dtype).removeprefix("torch.")
+        # the run's compute precision (model.dtype): the trainer's master weights stay float32
+        dtype = dtype or str(next(model.parameters()).dtype).removeprefix("torch.")
         path = model.config._name_or_path
         self.llm = vllm.LLM(
             model=path, tokenizer=path, dtype=dtype, seed=seed + rank // self.tp,
@@ -226,9 +228,8 @@ class VLLMEngine:
         start = sum(len(p) for p in pooled[:torch.distributed.get_rank(self.tp_group)])
         return outs[start:start + len(requests)]
 
-    def generate_with_logprobs(self, prompts: PromptBatch, n: int,
-                               greedy: bool = False) -> tuple[RolloutBatch, torch.Tensor]:
-        """(RolloutBatch, per-token log-probs [B*G, C] of the sampled tokens, 0 past the mask)."""
+    def generate(self, prompts: PromptBatch, n: int, greedy: bool = False) -> RolloutBatch:
+        """B*n completions with each token's sampling log-prob (processed: temperature, ban)."""
         self._wake(self.sleeping)
         requests, expected = self.requests(prompts), prompt_ids(prompts)
         step = max(1, self.batch_rows // n) if self.batch_rows else len(requests)
@@ -249,13 +250,10 @@ class VLLMEngine:
         width = max(1, max(map(len, rows)))
         ids = torch.tensor([r + [self.pad_token_id] * (width - len(r)) for r in rows])  # [B*G, C]
         mask = completion_mask(ids, self.eos_token_ids)
-        logprobs = torch.tensor([lp + [0.0] * (width - len(lp)) for lp in logps]) * mask
+        logprobs = torch.tensor([lp + [0.0] * (width - len(lp)) for lp in logps]).masked_fill(mask == 0, 0.0)
         texts = decode_completions(self.tokenizer, ids, mask, self.eos_token_ids)
-        batch = RolloutBatch(prompts=prompts, group_size=n, completion_ids=ids, completion_mask=mask, texts=texts)
-        return batch, logprobs
-
-    def generate(self, prompts: PromptBatch, n: int, greedy: bool = False) -> RolloutBatch:
-        return self.generate_with_logprobs(prompts, n, greedy)[0]
+        return RolloutBatch(prompts=prompts, group_size=n, completion_ids=ids, completion_mask=mask, texts=texts,
+                            sampling_logprobs=logprobs)
 
     # --- weights ---
 

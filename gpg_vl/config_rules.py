@@ -1,0 +1,138 @@
+"""Every config value checked at load, before any data or weights: mode strings against
+their valid values, numbers against their ranges, and the rules between fields. Each
+failure is one `ConfigError` naming the key, the value and what it must be.
+
+The chosen loss's own settings (`gpg_vl.algos.LossSpec.defaults`) fill the algo keys the
+user left unset; a setting the chosen loss would ignore fails instead of being dropped.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from . import algos
+from .config import Config, ConfigError
+
+LOSS_KEYS = {k for spec in algos.LOSSES.values() for k in spec.defaults} | {"clip_eps"}
+PRECISIONS = ("float32", "bfloat16", "float16")
+
+
+def _engines() -> list[str]:
+    from .rollout import ENGINES  # lazy: gpg_vl.rollout imports this package's config
+
+    return sorted(ENGINES)
+
+
+def _templates() -> list[str]:
+    from .data.templates import TEMPLATES
+
+    return sorted(TEMPLATES)
+
+
+# key -> valid values (or a function giving them, for registries users extend)
+CHOICES: dict[str, tuple | Callable[[], list[str]]] = {
+    "model.dtype": PRECISIONS,
+    "model.attn_implementation": ("sdpa", "eager", "flash_attention_2"),
+    "model.build_tiny": ("", "qwen2_vl", "qwen2_5_vl"),
+    "data.synthetic": ("", "color", "count"),
+    "data.on_bad_record": ("error", "skip"),
+    "rollout.engine": _engines,
+    "algo.loss": lambda: sorted(algos.LOSSES),
+    "algo.adv_norm": algos.ADV_NORMS,
+    "algo.aggregation": algos.AGGREGATIONS,
+    "optim.schedule": ("linear", "constant"),
+    "rewards.model_family": ("auto", "qwen2_vl", "qwen2_5_vl", "generic"),
+}
+
+RANGES = {  # key -> (test, what it must be); a run with these would fail or learn nothing, later
+    "rollout.group_size": (lambda v: v >= 2, ">= 2 (advantages compare completions within a group)"),
+    "rollout.temperature": (lambda v: v > 0, "> 0 (sampling; the training forward divides by it)"),
+    "rollout.top_p": (lambda v: 0 < v <= 1, "in (0, 1]"),
+    "rollout.top_k": (lambda v: v >= 0, ">= 0 (0 = off)"),
+    "rollout.max_new_tokens": (lambda v: v >= 1, ">= 1"),
+    "rollout.max_prompt_length": (lambda v: v >= 1, ">= 1"),
+    "optim.steps": (lambda v: v >= 0, ">= 0"),
+    "optim.prompts_per_step": (lambda v: v >= 1, ">= 1"),
+    "optim.lr": (lambda v: v > 0, "> 0"),
+    "optim.grad_clip": (lambda v: v >= 0, ">= 0 (0 = off)"),
+    "optim.warmup_steps": (lambda v: v >= 0, ">= 0"),
+    "optim.micro_batch_tokens": (lambda v: v >= 1, ">= 1"),
+    "optim.max_skipped": (lambda v: v >= 1, ">= 1"),
+    "algo.beta_th": (lambda v: 0 <= v <= 1, "in [0, 1] (a fraction of groups)"),
+    "algo.max_resample_attempts": (lambda v: v >= 1, ">= 1"),
+    "algo.clip_eps": (lambda v: v is None or 0 < v < 1, "in (0, 1)"),
+    "algo.kl_beta": (lambda v: v >= 0, ">= 0"),
+    "algo.updates_per_rollout": (lambda v: v >= 1, ">= 1"),
+    "algo.tis_cap": (lambda v: v == 0 or v >= 1, "0 (off) or >= 1"),
+    "algo.carry_is_cap": (lambda v: v >= 1, ">= 1"),
+    "vision.min_pixels": (lambda v: v > 0, "> 0"),
+    "log.every": (lambda v: v >= 1, ">= 1"),
+    "ckpt.every": (lambda v: v >= 0, ">= 0 (0 = only at the end)"),
+    "probe.size": (lambda v: v >= 0, ">= 0"),
+    "eval.every": (lambda v: v >= 0, ">= 0"),
+}
+
+
+def _get(cfg: Config, key: str):
+    section, name = key.split(".")
+    return getattr(getattr(cfg, section), name)
+
+
+def check_config(cfg: Config) -> None:
+    resolve_loss_defaults(cfg)
+    for key, valid in CHOICES.items():
+        values = valid() if callable(valid) else valid
+        if _get(cfg, key) not in values:
+            raise ConfigError(f"{key}={_get(cfg, key)!r} is not one of: {', '.join(map(repr, values))}")
+    if cfg.data.template not in _templates() and "{question}" not in cfg.data.template:
+        raise ConfigError(f"data.template={cfg.data.template!r}: a template name ({', '.join(_templates())}) "
+                          "or a format string containing {question}")
+    for key, (ok, rule) in RANGES.items():
+        if not ok(_get(cfg, key)):
+            raise ConfigError(f"{key}={_get(cfg, key)!r}: must be {rule}")
+    check_across(cfg)
+
+
+def resolve_loss_defaults(cfg: Config) -> None:
+    """Fill the algo keys left unset with the chosen loss's paper settings."""
+    try:
+        spec = algos.loss_spec(cfg.algo.loss)
+    except ValueError as err:
+        raise ConfigError(f"algo.loss: {err}") from None
+    for key, value in spec.defaults.items():
+        if getattr(cfg.algo, key) is None:
+            setattr(cfg.algo, key, value)
+
+
+def check_across(cfg: Config) -> None:
+    """Rules between fields: a setting another one makes meaningless fails, naming both."""
+    a, spec = cfg.algo, algos.loss_spec(cfg.algo.loss)
+    if a.kl_beta > 0 and not spec.kl:
+        raise ConfigError(f"algo.kl_beta={a.kl_beta}: algo.loss={a.loss} has no KL term, so a reference model "
+                          "would run for nothing; remove it (or use algo.loss=grpo)")
+    if not spec.ratio and a.updates_per_rollout != 1:
+        raise ConfigError(f"algo.updates_per_rollout={a.updates_per_rollout}: algo.loss={a.loss} has no "
+                          "importance ratio, so a second update on the same samples would be biased; "
+                          "use 1 (or algo.loss=grpo / dr_grpo)")
+    if not spec.ratio and a.clip_eps is not None:
+        raise ConfigError(f"algo.clip_eps={a.clip_eps}: algo.loss={a.loss} has no ratio to clip; remove it")
+    if a.token_sum_norm and a.aggregation != "token_sum_norm":
+        raise ConfigError(f"algo.token_sum_norm={a.token_sum_norm} is used only with "
+                          f"algo.aggregation=token_sum_norm (now {a.aggregation})")
+    if cfg.rollout.top_p < 1 or cfg.rollout.top_k:
+        raise ConfigError(f"rollout.top_p={cfg.rollout.top_p} / rollout.top_k={cfg.rollout.top_k}: the training "
+                          "log-probs score the full distribution, so a truncated sampler would make every update "
+                          "off-policy; use top_p=1 and top_k=0 (temperature is matched exactly)")
+    if cfg.vision.min_pixels > cfg.vision.max_pixels:
+        raise ConfigError(f"vision.min_pixels={cfg.vision.min_pixels} is above "
+                          f"vision.max_pixels={cfg.vision.max_pixels}")
+    if cfg.eval.every and not cfg.eval.benchmarks:
+        raise ConfigError(f"eval.every={cfg.eval.every} needs eval.benchmarks (name -> held-out records file)")
+    if cfg.probe.size and not cfg.data.synthetic:
+        raise ConfigError(f"probe.size={cfg.probe.size} needs a synthetic task (data.synthetic); "
+                          "use eval.benchmarks for real data")
+    if cfg.model.dtype == "float16":
+        import torch
+
+        if not torch.cuda.is_available():
+            raise ConfigError("model.dtype=float16 needs a CUDA GPU (loss scaling); use bfloat16 on a CPU")
