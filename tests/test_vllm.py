@@ -222,6 +222,9 @@ def test_cli_trains_with_the_vllm_engine(tiny64, tmp_path):
     lines = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
     assert [line["step"] for line in lines] == [1, 2, 3]
     _report("cli_rollout_seconds_per_step", sum(line["time/rollout"] for line in lines) / 3)
+    mismatch = max(line["rollout/logprob_diff"] for line in lines)  # k3 KL(vLLM || trainer), fp32
+    _report("cli_rollout_logprob_diff_k3_max", mismatch)
+    assert mismatch < 1e-4
     before = load_file(tiny64 / "model.safetensors")
     after = load_file(out / "checkpoint-3" / "model.safetensors")
     assert any(not torch.equal(before[k], after[k]) for k in before)
