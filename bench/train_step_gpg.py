@@ -54,12 +54,12 @@ def gpg_config(model_dir: str, data: str, out_dir: str, steps: int, setting: dic
 def run_gpg(model_dir: str, data: str, out_dir: str, steps: int, setting: dict, seed: int,
             per_row: bool = False) -> dict:
     """Per-step timings of `steps` steps of the real loop; per_row forces the per-row forward."""
-    from gpg_vl import trainer
+    from gpg_vl import trainer, update
     from gpg_vl.rollout.hf import HFEngine
     from gpg_vl.forward import row_logprobs
 
     if per_row:  # the comparison row: same loop, the forward every non-packable model gets
-        trainer.completion_logprobs = row_logprobs
+        update.completion_logprobs = row_logprobs
     stamps, metrics, generate = [], [], []
 
     class TimedLogger(trainer.MetricsLogger):
