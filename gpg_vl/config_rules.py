@@ -116,6 +116,9 @@ def check_across(cfg: Config) -> None:
                           "use 1 (or algo.loss=grpo / dr_grpo)")
     if not spec.ratio and a.clip_eps is not None:
         raise ConfigError(f"algo.clip_eps={a.clip_eps}: algo.loss={a.loss} has no ratio to clip; remove it")
+    if spec.ratio and a.tis_cap:
+        raise ConfigError(f"algo.tis_cap={a.tis_cap}: algo.loss={a.loss}'s ratio is already taken against the "
+                          "rollout engine's log-probs (that is its importance correction); remove it")
     if a.token_sum_norm and a.aggregation != "token_sum_norm":
         raise ConfigError(f"algo.token_sum_norm={a.token_sum_norm} is used only with "
                           f"algo.aggregation=token_sum_norm (now {a.aggregation})")

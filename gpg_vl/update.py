@@ -43,6 +43,9 @@ def policy_update(run, batch: RolloutBatch, num_valid: int) -> dict:
     settings = algos.LossSettings(
         aggregation=a.aggregation, num_seqs=n_groups * G, num_tokens=n_tokens, alpha=alpha,
         clip_eps=a.clip_eps or 0.0, kl_beta=a.kl_beta, norm_const=a.token_sum_norm or cfg.rollout.max_new_tokens)
+    if batch.sampling_logprobs is None and a.updates_per_rollout > 1:
+        raise ValueError("algo.updates_per_rollout > 1 needs the rollout engine's sampling log-probs "
+                         "(RolloutBatch.sampling_logprobs): this engine returned none")
     chunks = same_count_micro_batches(run, batch)
     ref = reference_logprobs(run, batch, chunks) if run.ref_model is not None else None
     sums: dict[str, float] = defaultdict(float)
@@ -70,10 +73,11 @@ def backward(run, batch: RolloutBatch, chunks: list[list[int]], settings: algos.
             lp, mask = completion_logprobs(run.model, batch, rows, cfg.rollout.temperature, run.suppress_ids)
             sampled = sampling_logprobs(batch, rows, lp)  # [n, C]
             stale = batch.stale_rows[rows].to(lp.device)  # [n]
+            # a ratio loss divides by the sampling log-probs itself: that IS its correction
             inputs = algos.LossInputs(lp, mask, batch.advantages[rows].to(lp.device),
                                       old_logprobs=sampled if ratio else None,
                                       ref_logprobs=None if ref is None else ref[i],
-                                      weights=correction_weights(lp, sampled, stale, cfg.algo))
+                                      weights=None if ratio else correction_weights(lp, sampled, stale, cfg.algo))
             loss, extra = loss_fn(inputs, settings)
             t1 = time.perf_counter()
             # accelerate averages gradients over processes; the loss already uses global
@@ -96,7 +100,7 @@ def backward(run, batch: RolloutBatch, chunks: list[list[int]], settings: algos.
 
 
 def sampling_logprobs(batch: RolloutBatch, rows: list[int], lp: torch.Tensor) -> torch.Tensor | None:
-    if batch.sampling_logprobs is None:
+    if batch.sampling_logprobs is None:  # an engine that reports none: on-policy, one update
         return None
     return batch.sampling_logprobs[rows, :lp.shape[1]].to(lp.device)  # [n, C]
 

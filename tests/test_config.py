@@ -93,6 +93,7 @@ def test_mode_strings_fail_at_load_naming_the_key(override, message):
     (["data.synthetic=''", "probe.size=10"], "probe.size=10 needs a synthetic task"),
     (["model.dtype=float16"], "model.dtype=float16 needs a CUDA GPU"),
     (["algo.tis_cap=0.5"], "algo.tis_cap=0.5: must be 0 (off) or >= 1"),
+    (["algo.loss=grpo", "algo.tis_cap=2"], "algo.tis_cap=2.0: algo.loss=grpo's ratio is already taken"),
 ])
 def test_settings_that_would_be_ignored_fail_at_load(overrides, message):
     with pytest.raises(ConfigError) as err:
