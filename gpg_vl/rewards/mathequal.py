@@ -1,10 +1,16 @@
 """Math answer equivalence: numbers first, then normalised text, then math-verify.
 
-`math_equal(pred, gold)` tries, cheapest first:
+Both sides go through `notation.normalize_math` first (unicode radicals, units, degree
+signs, separators), and the answer through `statement.stated_answer` (the one value a
+sentence states; hedges refuse). `math_equal(pred, gold)` then tries, cheapest first:
 
 1. both sides are plain numbers (`parse_number`): compare with tolerance;
-2. both sides are equal after removing spacing, `$`, `\\left`/`\\right`, degree marks;
-3. math-verify (sympy) symbolic equivalence, e.g. `2 \\sqrt { 221 }` vs `\\sqrt{884}`.
+2. both sides are equal as normalised text without spacing;
+3. math-verify (sympy) symbolic equivalence, e.g. `2 \\sqrt { 221 }` vs `\\sqrt{884}`, but
+   only when BOTH sides are whole math (`notation.is_whole_math`). math-verify reads what
+   it can and drops the rest (`8√{3}` -> 8, "either 40 or 140" -> 140), so text it would
+   read only in part is compared by step 2 alone; `gold_parses(gold)` tells which golds
+   are in that case (the rule counts them; the GeoQA / Geometry3K converters report them).
 
 Step 3 is the only one whose time is not bounded by input length, so it is fenced:
 - `sympy_safe` refuses input sympy could turn into one huge C-level computation that no
@@ -25,7 +31,9 @@ from functools import lru_cache
 from typing import Any
 
 from .guard import DeadlineExceeded, deadline
-from .numbers import numbers_equal, parse_number, strip_decorations
+from .notation import canonical_math, is_whole_math, normalize_math
+from .numbers import numbers_equal, parse_number
+from .statement import stated_answer
 
 MAX_SYMPY_CHARS = 200
 MATH_TIMEOUT_S = 0.3
@@ -37,13 +45,6 @@ _POWER = re.compile(r"\^|\*\*|\\?exp\b")
 _LITERAL = re.compile(r"\d+(?:\.\d*)?(?:[eE][-+]?\d+)?", re.ASCII)
 _FAST_GROWTH = re.compile(r"!|binom|choose|gamma|factorial|fib", re.IGNORECASE)
 _OPERAND = re.compile(r"\\[a-zA-Z]+|[-+]?[0-9.]+(?:[eE][-+]?\d+)?|.", re.S)
-_SPACE = re.compile(r"\s+")
-
-
-def canonical_math(text: str) -> str:
-    """Text without spacing and presentation-only markup, for exact comparison."""
-    text = _SPACE.sub("", strip_decorations(text))
-    return text.replace("\\dfrac", "\\frac").replace("\\tfrac", "\\frac")
 
 
 def _group_end(s: str, start: int) -> int:
@@ -125,28 +126,10 @@ def _math_verify() -> tuple[Any, Any]:
     return parse, verify
 
 
-_COMMAND = re.compile(r"\\[a-zA-Z]+")
-_WORD = re.compile(r"[a-zA-Z]{4,}")
-_FUNCTION_WORDS = {"sqrt", "sinh", "cosh", "tanh", "arcsin", "arccos", "arctan", "infty",
-                   "frac", "log", "ln", "exp", "cdot", "times"}
-
-
-def _as_latex(text: str) -> str:
-    """math-verify only reads LaTeX between delimiters: a bare expression gets `$...$`.
-
-    Text with words in it ("x = 5 square units", "so the answer is 5") goes in as it is,
-    and math-verify extracts what it can from the prose.
-    """
-    if "$" in text or "\\boxed" in text or "\\(" in text or "\\[" in text:
-        return text
-    words = set(_WORD.findall(_COMMAND.sub(" ", text))) - _FUNCTION_WORDS
-    return text if words else f"${text}$"
-
-
 @lru_cache(maxsize=8192)
 def _parsed(text: str) -> tuple[Any, ...]:
     parse, _ = _math_verify()
-    return tuple(parse(_as_latex(text), parsing_timeout=None))
+    return tuple(parse(f"${text}$", parsing_timeout=None))
 
 
 def symbolic_equal(pred: str, gold: str, timeout_s: float = MATH_TIMEOUT_S) -> bool:
@@ -171,16 +154,31 @@ def _symbolic_equal_cached(pred: str, gold: str, timeout_s: float) -> bool:
         return False
 
 
+@lru_cache(maxsize=4096)
+def gold_parses(gold: str) -> bool:
+    """Whether a gold answer, normalised, is whole math that math-verify reads in full (or
+    a plain number). False: it is compared as normalised text only."""
+    norm = normalize_math(str(gold))
+    return parse_number(norm) is not None or is_whole_math(norm)
+
+
 def math_equal(pred: str, gold: Any, rel_tol: float = 1e-6, precision: int | None = None,
                timeout_s: float = MATH_TIMEOUT_S) -> bool:
     """Whether answer `pred` equals `gold` (a number or loose LaTeX); see module docstring."""
-    gold_text = str(gold).strip()
-    pred = pred.strip()
-    if not pred or not gold_text:
+    gold_text = normalize_math(str(gold).strip())
+    if not isinstance(pred, str) or not pred.strip() or not gold_text:
         return False
-    a, b = parse_number(pred), parse_number(gold_text)
-    if a is not None and b is not None:
-        return numbers_equal(a, b, rel_tol, precision)
     if canonical_math(pred) == canonical_math(gold_text):
         return True
-    return symbolic_equal(pred, gold_text, timeout_s)
+    stated = stated_answer(pred, split_equals="=" not in gold_text)
+    if stated is None:
+        return False
+    pred_text = normalize_math(stated)
+    a, b = parse_number(pred_text), parse_number(gold_text)
+    if a is not None and b is not None:
+        return numbers_equal(a, b, rel_tol, precision)
+    if canonical_math(pred_text) == canonical_math(gold_text):
+        return True
+    if not (is_whole_math(pred_text) and is_whole_math(gold_text)):
+        return False
+    return symbolic_equal(pred_text, gold_text, timeout_s)

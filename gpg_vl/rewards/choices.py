@@ -1,0 +1,98 @@
+"""The option letter a multiple-choice answer commits to, or None.
+
+Models answer a choice question as `B`, `(B)`, `B. 102`, `**B**`, `B\\n\\nBecause ...`,
+`B - 3`, `B, three chairs`, `I choose B`, `B is correct`, `the answer is b`, or with the
+option's text ("102"). All of these commit to B. What does not commit scores 0: hedges
+and lists (`A or D`, `A, B, C, D`, `(A) (B)`), negations (`not B`, `B is wrong`), a letter
+whose attached text is another option's (`B. 97` when 97 is A), and letters beyond the
+choices (`E` of four).
+
+Where letters are looked for, so that the points A, B, C of a geometry explanation never
+count: the opening token of the answer (a letter followed by an end, punctuation, a dash,
+a line break, "is/because ...", or its own option text), letters after "answer / option /
+choice / choose / select / pick", parenthesised capitals `(C)`, and "C is correct".
+"""
+
+from __future__ import annotations
+
+import re
+import string
+
+from .guard import MAX_ANSWER_CHARS
+
+_MARKUP = re.compile(r"\*\*|__|`|\$|\\text\{|\\textbf\{|\\mathrm\{|\\boxed\{|[{}]|^#+\s*")
+_LEAD = re.compile(r"^\s*(?:(?:the\s+)?(?:final\s+|correct\s+)?(?:answer|option|choice)\s*(?:is)?\s*[:：]?\s*)",
+                   re.IGNORECASE)
+_OPENING = re.compile(r"\s*(?:\(([A-Za-z])\)|\[([A-Za-z])\]|([A-Za-z]))(?![A-Za-z0-9])")
+_LIST_NEXT = re.compile(r"\s*(?:,|/|&|\bor\b|\band\b|\bvs\.?)\s*\(?[A-Z]\)?(?![A-Za-z])")
+_COPULA = re.compile(r"\s+(?:is|seems|would|should|must|appears|looks|because|since|as|"
+                     r"which|fits|matches|corresponds)\b")
+_PHRASE = re.compile(r"(?i:\b(?:answer|option|choice|choose|chose|select|selected|pick|picked|"
+                     r"go with|letter|it|this|that|it's|must be|should be|would be))\s*(?i:is|would be|should be|must be|=)?\s*[:：]?\s*"
+                     r"(?i:option\s*)?[(\[]?([A-Za-z])[)\]]?(?![A-Za-z0-9])(\s+[a-z]+)?")
+_PAREN = re.compile(r"\(([A-Z])\)")
+_IS_RIGHT = re.compile(r"(?<![A-Za-z(])\(?([A-Z])\)?\s+is\s+(?:the\s+)?(?:correct|right|answer|best)\b")
+_NEGATED = re.compile(r"(?i:\b(?:not|isn't|except|never|rather than|instead of|excluding|eliminate)"
+                      r"\s+(?:option\s+|choice\s+|answer\s+)?)[(\[]?([A-Z])[)\]]?(?![A-Za-z])"
+                      r"|(?<![A-Za-z(])\(?([A-Z])\)?\s+(?:is|seems)\s+(?:not\b|wrong|incorrect|false)")
+_FILLER_AFTER = {"because", "since", "as", "which", "is", "option", "choice"}
+
+
+def _clean(text: str) -> str:
+    return _MARKUP.sub(" ", text[-MAX_ANSWER_CHARS:]).strip()
+
+
+def _norm(text: str) -> str:
+    return re.sub(r"[\s_]+", "", text.lower()).strip(string.punctuation)
+
+
+def _opening(s: str, choices: list[str] | None) -> tuple[str | None, bool]:
+    """(letter the answer opens with, whether it opens a list of letters = a hedge)."""
+    m = _OPENING.match(s)
+    if not m:
+        return None, False
+    letter = m.group(1) or m.group(2) or m.group(3)
+    bracketed = m.group(3) is None
+    rest = s[m.end():]
+    if _LIST_NEXT.match(rest):
+        return None, True
+    texts = [_norm(c) for c in choices or []]
+    after = _norm(re.sub(r"^\s*[.:)\]\-–—,]", "", rest))
+    if after and after in texts and texts.index(after) != string.ascii_uppercase.find(letter.upper()):
+        return None, True  # "B. 97" with 97 the text of A: two different answers
+    if not rest.strip() or rest[:1] == "\n" or re.match(r"\s*(?:[.:)\],;]|-\s|–|—)", rest):
+        if letter.islower() and rest.strip(" .:)\n") and not bracketed:
+            return None, False  # "a. ..." / "b) ..." lower-case prose openings
+        return letter.upper(), False
+    if letter.isupper() and (_COPULA.match(rest) or (after and after in texts)):
+        return letter, False
+    return None, False
+
+
+def _phrase_letters(s: str) -> set[str]:
+    letters = set()
+    for m in _PHRASE.finditer(s):
+        letter, next_word = m.group(1), (m.group(2) or "").strip()
+        if next_word and next_word not in _FILLER_AFTER:
+            continue  # "the answer is a right angle"
+        letters.add(letter.upper())
+    letters.update(_PAREN.findall(s))
+    letters.update(_IS_RIGHT.findall(s))
+    return letters
+
+
+def choice_letter(text: str, choices: list[str] | None = None) -> str | None:
+    """The option letter `text` commits to, or None (see module docstring)."""
+    if not isinstance(text, str):
+        return None
+    s = _LEAD.sub("", _clean(text))
+    valid = string.ascii_uppercase[:len(choices)] if choices else string.ascii_uppercase
+    opening, hedge = _opening(s, choices)
+    if hedge:
+        return None
+    letters = _phrase_letters(s) | ({opening} if opening else set())
+    letters -= {(a or b).upper() for a, b in _NEGATED.findall(s)}
+    if not letters and choices:
+        norm = _norm(s)
+        letters = {valid[k] for k, c in enumerate(choices) if _norm(c) == norm}
+    return letters.pop() if len(letters) == 1 and next(iter(letters)) in valid else None

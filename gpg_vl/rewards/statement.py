@@ -1,0 +1,126 @@
+"""The one value a short answer states: `stated_answer("The length is 8\\sqrt{2}.")`.
+
+Models answer in sentences as often as in bare values: "There are 3 cubes.", "3 in
+total", "2 + 1 = 3", "AB = 8\\sqrt{2}", "The answer is three.". A reward must find the
+value in these, and must refuse what does not commit to one value: "either 40 or 140",
+"3 or 4", "between 3 and 5", "about 7", "not 5", "at least 3", "3, 4". Peers hand the
+whole sentence to math-verify, which takes the LAST number it sees, so "either 40 or 140"
+scores for 140.
+
+How: number words become digits ("twenty-one" -> 21); a hedge word or symbol refuses the
+answer; after "the answer is" / "answer:" only the rest is read; after the last "=" only
+the right-hand side (arithmetic that ends in the answer). The rest is split into tokens
+in one linear pass; runs of maths (numbers, LaTeX commands, single-letter variables,
+operators, with a trailing unit) are the candidate values. Exactly one candidate, or
+several that are the same text, is the stated value; none or several different is None.
+"""
+
+from __future__ import annotations
+
+import re
+
+from .notation import UNIT_PATTERN, normalize_math
+
+MAX_STATEMENT_CHARS = 600
+"""A longer answer is reasoning, not a statement of a value: only its tail is read."""
+
+_UNIT_WORDS = ("zero one two three four five six seven eight nine ten eleven twelve thirteen "
+               "fourteen fifteen sixteen seventeen eighteen nineteen").split()
+_TEN_WORDS = "twenty thirty forty fifty sixty seventy eighty ninety".split()
+_WORD_VALUE = {w: i for i, w in enumerate(_UNIT_WORDS)}
+_WORD_VALUE.update({w: 10 * (i + 2) for i, w in enumerate(_TEN_WORDS)})
+_SMALL = rf"(?:(?:{'|'.join(_TEN_WORDS)})(?:[\s-]+(?:{'|'.join(_UNIT_WORDS[1:10])}))?" \
+         rf"|{'|'.join(_UNIT_WORDS)})"
+_WORD_NUMBER = re.compile(rf"\b({_SMALL})(?:\s+hundred(?:\s+(?:and\s+)?({_SMALL}))?)?\b",
+                          re.IGNORECASE)
+
+
+def _small_value(phrase: str) -> int:
+    """'twenty-one' -> 21, 'seven' -> 7."""
+    return sum(_WORD_VALUE[w] for w in re.split(r"[\s-]+", phrase.lower()))
+
+
+def _word_value(match: re.Match) -> str:
+    head, tail = match.group(1), match.group(2)
+    if "hundred" in match.group(0).lower():
+        return str(100 * _small_value(head) + (_small_value(tail) if tail else 0))
+    return str(_small_value(head))
+
+
+def words_to_digits(text: str) -> str:
+    """English number words up to 999 as digits: 'one hundred and five' -> '105'."""
+    return _WORD_NUMBER.sub(_word_value, text)
+
+
+_HEDGE_WORDS = ("or|either|neither|nor|maybe|perhaps|possibly|probably|likely|between|approximately"
+                "|approx|about|around|roughly|nearly|almost|estimated|estimate|range|not|no|cannot"
+                "|can't|unknown|unsure|unclear|least|most|more|less|fewer|than")
+_HEDGE = re.compile(rf"\b(?:{_HEDGE_WORDS})\b|≈|±|≤|≥|≠|<|>|\?|\.\.\.|…"
+                    r"|\\(?:approx|sim|pm|mp|leq?|geq?|neq|ne)(?![A-Za-z])", re.IGNORECASE)
+_LEAD = re.compile(r"(?:final answer|the answer|answer|result)\s*(?:is|:|=|should be|would be)\s*",
+                   re.IGNORECASE)
+_MARKUP = re.compile(r"\*\*|__|`|\\\(|\\\)|\\\[|\\\]|\\boxed\b")
+_TOKEN = re.compile(rf"(?P<unit>(?<![A-Za-z]){UNIT_PATTERN})"
+                    r"|(?P<cmd>\\[A-Za-z]+)|(?P<num>\d+(?:[.,]\d+)*)"
+                    r"|(?P<word>[A-Za-z][A-Za-z'-]*)|(?P<op>[-+*/^_=(){}\[\]|])|(?P<other>\S)",
+                    re.ASCII)
+_MATH_WORDS = {"\\sqrt", "\\frac", "\\pi", "\\cdot", "\\times", "\\div", "\\infty"}
+_ARTICLES = {"a", "A", "I"}
+
+
+def _spans(s: str) -> list[str]:
+    """Candidate values: runs of maths tokens, each with its trailing unit words."""
+    spans, start, end, valued, last = [], -1, -1, False, ""
+    for m in _TOKEN.finditer(s):
+        kind, text = m.lastgroup, m.group(0)
+        mathy = kind in ("num", "op") or (kind == "cmd" and text in _MATH_WORDS) \
+            or (kind == "word" and len(text) == 1 and text not in _ARTICLES)
+        if kind == "num" and last in ("num", "unit") and start >= 0:  # "3 3", "2 cm 3": two values
+            spans.append(s[start:end])
+            start, valued = -1, False
+        last = kind
+        if mathy or (kind == "unit" and valued):
+            if start < 0:
+                start, valued = m.start(), False
+            end = m.end()
+            valued = valued or kind == "num" or text in ("\\pi", "\\sqrt", "\\infty")
+            continue
+        if start >= 0 and valued:
+            spans.append(s[start:end])
+        start, valued = -1, False
+    if start >= 0 and valued:
+        spans.append(s[start:end])
+    return [_trim(x) for x in spans]
+
+
+def _trim(span: str) -> str:
+    """Drop operators hanging at the ends and brackets left unbalanced by the cut."""
+    span = span.strip().lstrip("=,+*/^_").rstrip("=,+-*/^_([{").strip()
+    for left, right in ("()", "[]", "{}"):
+        while span.startswith(left) and span.count(left) > span.count(right):
+            span = span[1:].strip()
+        while span.endswith(right) and span.count(right) > span.count(left):
+            span = span[:-1].strip()
+    return span
+
+
+def stated_answer(text: str, split_equals: bool = True) -> str | None:
+    """The one value `text` states, or None (module docstring). `split_equals=False` keeps
+    an equation whole (for golds that are equations)."""
+    if not isinstance(text, str):
+        return None
+    s = normalize_math(_MARKUP.sub(" ", words_to_digits(text[-MAX_STATEMENT_CHARS:])))
+    if _HEDGE.search(s):
+        return None
+    lead = None
+    for lead in _LEAD.finditer(s):
+        pass
+    if lead is not None:
+        s = s[lead.end():]
+    if split_equals and "=" in s:
+        s = s[s.rfind("=") + 1:]
+    spans = _spans(s)
+    if not spans:
+        return None
+    distinct = {normalize_math(x).replace(" ", "") for x in spans}
+    return spans[-1] if len(distinct) == 1 else None
