@@ -8,9 +8,11 @@ whose attached text is another option's (`B. 97` when 97 is A), and letters beyo
 choices (`E` of four).
 
 Where letters are looked for, so that the points A, B, C of a geometry explanation never
-count: the opening token of the answer (a letter followed by an end, punctuation, a dash,
-a line break, "is/because ...", or its own option text), letters after "answer / option /
-choice / choose / select / pick", parenthesised capitals `(C)`, and "C is correct".
+count, strongest evidence first (the first tier that finds a letter decides): the opening
+token of the answer (a letter followed by an end, punctuation, a dash, a line break,
+"is/because ...", or its own option text); letters after "answer (is)" / "答案是"; letters
+after "option / choice / choose / select / pick / it is", parenthesised capitals `(C)`,
+and "C is correct". Negated letters are dropped in every tier.
 """
 
 from __future__ import annotations
@@ -25,9 +27,11 @@ _LEAD = re.compile(r"^\s*(?:(?:the\s+)?(?:final\s+|correct\s+)?(?:answer|option|
                    re.IGNORECASE)
 _OPENING = re.compile(r"\s*(?:\(([A-Za-z])\)|\[([A-Za-z])\]|([A-Za-z]))(?![A-Za-z0-9])")
 _LIST_NEXT = re.compile(r"\s*(?:,|/|&|\bor\b|\band\b|\bvs\.?)\s*\(?[A-Z]\)?(?![A-Za-z])")
-_COPULA = re.compile(r"\s+(?:is|seems|would|should|must|appears|looks|because|since|as|"
-                     r"which|fits|matches|corresponds)\b")
-_PHRASE = re.compile(r"(?i:\b(?:answer|option|choice|choose|chose|select|selected|pick|picked|"
+_COPULA = re.compile(r"\s+(?:is\s+(?:the\s+)?(?:correct|right|answer|best|true)|seems|would|should|"
+                     r"must|appears|looks|because|since|as|which|fits|matches|corresponds)\b")
+_ANSWER_PHRASE = re.compile(r"(?i:(?:\banswer|答案|选择|选)(?:\s*(?:is|would be|should be|must be|=|是|为))?)"
+                            r"\s*[:：]?\s*[(\[]?([A-Za-z])[)\]]?(?![A-Za-z0-9])(\s+[a-z]+)?")
+_PHRASE = re.compile(r"(?i:\b(?:option|choice|choose|chose|select|selected|pick|picked|"
                      r"go with|letter|it|this|that|it's|must be|should be|would be))\s*(?i:is|would be|should be|must be|=)?\s*[:：]?\s*"
                      r"(?i:option\s*)?[(\[]?([A-Za-z])[)\]]?(?![A-Za-z0-9])(\s+[a-z]+)?")
 _PAREN = re.compile(r"\(([A-Z])\)")
@@ -69,15 +73,25 @@ def _opening(s: str, choices: list[str] | None) -> tuple[str | None, bool]:
     return None, False
 
 
-def _phrase_letters(s: str) -> set[str]:
+def _phrase_letters(s: str, phrase: re.Pattern) -> set[str]:
     letters = set()
-    for m in _PHRASE.finditer(s):
+    for m in phrase.finditer(s):
         letter, next_word = m.group(1), (m.group(2) or "").strip()
         if next_word and next_word not in _FILLER_AFTER:
             continue  # "the answer is a right angle"
         letters.add(letter.upper())
-    letters.update(_PAREN.findall(s))
-    letters.update(_IS_RIGHT.findall(s))
+    return letters
+
+
+def _mentioned(s: str, opening: str | None, negated: set[str]) -> set[str]:
+    """Committed letters, strongest evidence first: the opening letter; else letters after
+    "answer (is)"; else after option / choose / it is, in brackets, or "X is correct"."""
+    if opening and opening not in negated:
+        return {opening}
+    letters = _phrase_letters(s, _ANSWER_PHRASE) - negated
+    if not letters:
+        letters = _phrase_letters(s, _PHRASE) | set(_PAREN.findall(s)) | set(_IS_RIGHT.findall(s))
+        letters -= negated
     return letters
 
 
@@ -90,8 +104,8 @@ def choice_letter(text: str, choices: list[str] | None = None) -> str | None:
     opening, hedge = _opening(s, choices)
     if hedge:
         return None
-    letters = _phrase_letters(s) | ({opening} if opening else set())
-    letters -= {(a or b).upper() for a, b in _NEGATED.findall(s)}
+    negated = {(a or b).upper() for a, b in _NEGATED.findall(s)}
+    letters = _mentioned(s, opening, negated)
     if not letters and choices:
         norm = _norm(s)
         letters = {valid[k] for k, c in enumerate(choices) if _norm(c) == norm}

@@ -2,7 +2,8 @@
 
 `label_match(pred, gold)` in "strict" mode is true when the answer names the gold label
 (or one of its synonyms) and nothing else: `sunflower`, `Sunflower.`, `a sunflower`,
-`sunflowers`, `The flower is a sunflower.`, `This is an Abyssinian cat.`. It is false
+`sunflowers`, `The flower is a sunflower.`, `This is an Abyssinian cat.`, and the gold's
+words in another order (`2012 Audi S4 Sedan` for `Audi S4 Sedan 2012`). It is false
 for a fragment of the gold (`primrose` for `pink primrose`), a longer different label
 (`Boeing 737-200` for `737-200`: an extra word that is not filler), two labels
 (`sunflower or daisy`, `sunflower, rose`), negations (`not a sunflower`) and empty answers.
@@ -32,7 +33,7 @@ _LABEL_DROP = re.compile(r"[\s_]+")
 _WORD = re.compile(r"[a-z0-9]+(?:['’.\-+&][a-z0-9]+)*")
 _REFUSE = set("or and nor not no neither either vs versus isn't aren't except without nothing "
               "unknown unsure cannot can't".split())
-_FILLER = set("""a an the this that these those it its it's is are was be being looks look like
+_FILLER_WORDS = set("""a an the this that these those it its it's is are was be being looks look like
 seems seem appears appear to of in on at from here there which what i i'd think believe would say
 call called named known as my final answer label class category type kind sort variety species
 breed model make version family genus image picture photo photograph shown shows show depicted
@@ -58,6 +59,9 @@ def _singular(word: str) -> str:
     if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
         return word[:-1]
     return word
+
+
+_FILLER = {_singular(w) for w in _FILLER_WORDS}  # compared with singular tokens
 
 
 def _tokens(text: str) -> list[str]:
@@ -86,7 +90,11 @@ def _names_only(pred: str, gold: str) -> bool:
     if any(w in _REFUSE for w in words):
         return False
     rest = _occurs(gold_words, words)
-    return rest is not None and all(words[i] in _FILLER for i in rest)
+    if rest is not None and all(words[i] in _FILLER for i in rest):
+        return True
+    # the same words in another order: "2012 Audi S4 Sedan" for "Audi S4 Sedan 2012"
+    content = sorted(w for w in gold_words if w not in _FILLER)
+    return bool(content) and content == sorted(w for w in words if w not in _FILLER)
 
 
 def _golds(gold: str, synonyms: dict[str, list[str]] | None) -> list[str]:

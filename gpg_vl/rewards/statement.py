@@ -7,9 +7,9 @@ value in these, and must refuse what does not commit to one value: "either 40 or
 whole sentence to math-verify, which takes the LAST number it sees, so "either 40 or 140"
 scores for 140.
 
-How: number words become digits ("twenty-one" -> 21); a hedge word or symbol refuses the
-answer; after "the answer is" / "answer:" only the rest is read; after the last "=" only
-the right-hand side (arithmetic that ends in the answer). The rest is split into tokens
+How: number words become digits ("twenty-one" -> 21); "X ≈ 13.86" keeps the exact X
+("≈ 13.86" alone is refused); a hedge word or symbol refuses the answer; after "the
+answer is" / "answer:" only the rest is read; after the last "=" only the right-hand side (arithmetic that ends in the answer). The rest is split into tokens
 in one linear pass; runs of maths (numbers, LaTeX commands, single-letter variables,
 operators, with a trailing unit) are the candidate values. Exactly one candidate, or
 several that are the same text, is the stated value; none or several different is None.
@@ -57,6 +57,7 @@ _HEDGE_WORDS = ("or|either|neither|nor|maybe|perhaps|possibly|probably|likely|be
                 "|can't|unknown|unsure|unclear|least|most|more|less|fewer|than")
 _HEDGE = re.compile(rf"\b(?:{_HEDGE_WORDS})\b|≈|±|≤|≥|≠|<|>|\?|\.\.\.|…"
                     r"|\\(?:approx|sim|pm|mp|leq?|geq?|neq|ne)(?![A-Za-z])", re.IGNORECASE)
+_APPROX = re.compile(r"≈|\\approx(?![A-Za-z])")
 _LEAD = re.compile(r"(?:final answer|the answer|answer|result)\s*(?:is|:|=|should be|would be)\s*",
                    re.IGNORECASE)
 _MARKUP = re.compile(r"\*\*|__|`|\\\(|\\\)|\\\[|\\\]|\\boxed\b")
@@ -110,6 +111,9 @@ def stated_answer(text: str, split_equals: bool = True) -> str | None:
     if not isinstance(text, str):
         return None
     s = normalize_math(_MARKUP.sub(" ", words_to_digits(text[-MAX_STATEMENT_CHARS:])))
+    approx = _APPROX.search(s)
+    if approx and s[:approx.start()].strip():  # "8\sqrt{3} ≈ 13.86": the exact value stated
+        s = s[:approx.start()]
     if _HEDGE.search(s):
         return None
     lead = None
