@@ -39,11 +39,14 @@ _IS_RIGHT = re.compile(r"(?<![A-Za-z(])\(?([A-Z])\)?\s+is\s+(?:the\s+)?(?:correc
 _NEGATED = re.compile(r"(?i:\b(?:not|isn't|except|never|rather than|instead of|excluding|eliminate)"
                       r"\s+(?:option\s+|choice\s+|answer\s+)?)[(\[]?([A-Z])[)\]]?(?![A-Za-z])"
                       r"|(?<![A-Za-z(])\(?([A-Z])\)?\s+(?:is|seems)\s+(?:not\b|wrong|incorrect|false)")
-_FILLER_AFTER = {"because", "since", "as", "which", "is", "option", "choice"}
+_FILLER_AFTER = {"because", "since", "as", "which", "is", "option", "choice", "and", "with", "so", "for"}
 
 
 def _clean(text: str) -> str:
-    return _MARKUP.sub(" ", text[-MAX_ANSWER_CHARS:]).strip()
+    """Markup dropped, whitespace runs collapsed (one line break kept): the patterns
+    below then never meet long runs of spaces, so they stay linear."""
+    text = _MARKUP.sub(" ", text[-MAX_ANSWER_CHARS:])
+    return re.sub(r"\s+", lambda m: "\n" if "\n" in m.group(0) else " ", text).strip()
 
 
 def _norm(text: str) -> str:
@@ -73,12 +76,19 @@ def _opening(s: str, choices: list[str] | None) -> tuple[str | None, bool]:
     return None, False
 
 
+_HEDGED = {"A", "B"}
+"""Stands for "several letters": a phrase followed by a list ("the answer is A, B")."""
+
+
 def _phrase_letters(s: str, phrase: re.Pattern) -> set[str]:
     letters = set()
     for m in phrase.finditer(s):
         letter, next_word = m.group(1), (m.group(2) or "").strip()
         if next_word and next_word not in _FILLER_AFTER:
             continue  # "the answer is a right angle"
+        after = m.end(1) + (1 if s[m.end(1):m.end(1) + 1] in ")]" else 0)
+        if _LIST_NEXT.match(s, after):
+            return _HEDGED
         letters.add(letter.upper())
     return letters
 

@@ -12,6 +12,9 @@ sentence states; hedges refuse). `math_equal(pred, gold)` then tries, cheapest f
    read only in part is compared by step 2 alone; `gold_parses(gold)` tells which golds
    are in that case (the rule counts them; the GeoQA / Geometry3K converters report them).
 
+Units never change the value compared, but two different known units do (`5 mm` for a
+gold `5cm` is wrong; `5` or `5 厘米` is right): see units.py.
+
 Step 3 is the only one whose time is not bounded by input length, so it is fenced:
 - `sympy_safe` refuses input sympy could turn into one huge C-level computation that no
   timeout can interrupt (power towers `9**9**9**9`, `10^{10^{10}}`, big exponents,
@@ -31,7 +34,7 @@ from functools import lru_cache
 from typing import Any
 
 from .guard import DeadlineExceeded, deadline
-from .notation import canonical_math, is_whole_math, normalize_math
+from .notation import canonical_math, is_whole_math, normalize_math, units_conflict
 from .numbers import numbers_equal, parse_number
 from .statement import stated_answer
 
@@ -165,13 +168,14 @@ def gold_parses(gold: str) -> bool:
 def math_equal(pred: str, gold: Any, rel_tol: float = 1e-6, precision: int | None = None,
                timeout_s: float = MATH_TIMEOUT_S) -> bool:
     """Whether answer `pred` equals `gold` (a number or loose LaTeX); see module docstring."""
-    gold_text = normalize_math(str(gold).strip())
+    gold_raw = str(gold).strip()
+    gold_text = normalize_math(gold_raw)
     if not isinstance(pred, str) or not pred.strip() or not gold_text:
         return False
-    if canonical_math(pred) == canonical_math(gold_text):
+    if canonical_math(pred) == canonical_math(gold_text) and not units_conflict(pred, gold_raw):
         return True
     stated = stated_answer(pred, split_equals="=" not in gold_text)
-    if stated is None:
+    if stated is None or units_conflict(stated, gold_raw):
         return False
     pred_text = normalize_math(stated)
     a, b = parse_number(pred_text), parse_number(gold_text)

@@ -13,8 +13,9 @@ compared, `normalize_math` rewrites both sides into one plain LaTeX:
   \\dfrac/\\tfrac -> \\frac, `\\sqrt3` -> `\\sqrt{3}`, the word `pi` -> \\pi, `sqrt(3)`;
 - degree signs (°, ^\\circ, \\degree) and percent signs are dropped;
 - thousands separators (`1,000,000`) are dropped; `1,2` is left alone (it is a list);
-- trailing units are dropped: metric, imperial, time, money, and the Chinese units GeoQA
-  uses (米, 厘米, 千米, 平方米, 平方厘米, 小时, 分钟, 度, 元 ...), with ^2 / ^3.
+- trailing units are dropped (units.py): metric, imperial, time, money, and the Chinese
+  units GeoQA uses (米, 厘米, 千米, 平方米, 平方厘米, 小时, 分钟, 度, 元 ...), with ^2 / ^3;
+  `split_unit` keeps the unit, so `units_conflict` can refuse `5 mm` for a gold `5cm`.
 
 `is_whole_math(text)` says whether normalised text is made only of what math-verify reads
 in full (numbers, single-letter variables, operators, brackets, \\sqrt \\frac \\pi ...).
@@ -26,6 +27,9 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
+
+from .units import strip_units
 
 MAX_MATH_CHARS = 1_000
 """Longer text is not a math answer; it is normalised only up to this length."""
@@ -49,30 +53,6 @@ _WORD_SQRT = re.compile(r"(?<![A-Za-z\\])sqrt\s*\(\s*([^()]{1,60})\)", re.ASCII)
 _WORD_PI = re.compile(r"(?<![A-Za-z\\])pi(?![A-Za-z])", re.ASCII)
 _THOUSANDS = re.compile(r"(?<![\d,.])(\d{1,3}(?:,\d{3})+)(?![\d,])", re.ASCII)
 
-_ENGLISH_UNITS = (
-    "square units|sq units|sq\\. units|square unit|units|unit|"
-    "square centimeters|square centimetres|square meters|square metres|square kilometers|"
-    "square inches|square feet|square foot|square yards|square miles|sq\\. ?ft|sq ft|"
-    "cubic centimeters|cubic meters|cubic inches|cubic feet|"
-    "millimeters|millimetres|centimeters|centimetres|kilometers|kilometres|meters|metres|"
-    "millimeter|centimeter|kilometer|meter|metre|inches|inch|feet|foot|ft|yards|yard|yd|"
-    "miles|mile|mi|mm|cm|dm|km|m|"
-    "degrees|degree|deg|radians|radian|rad|"
-    "hours|hour|hrs|hr|h|minutes|minute|mins|min|seconds|second|secs|sec|s|days|day|"
-    "weeks|week|years|year|months|month|"
-    "km/h|kmh|m/s|mph|"
-    "kilograms|kilogram|grams|gram|kg|mg|g|pounds|pound|lbs|lb|ounces|oz|"
-    "milliliters|millilitres|liters|litres|ml|mL|l|L|"
-    "dollars|dollar|cents|cent|yuan|euros|euro|usd")
-_CHINESE_UNITS = ("平方千米|平方公里|平方厘米|平方分米|平方毫米|平方米|立方厘米|立方分米|立方米|"
-                  "千米|公里|厘米|分米|毫米|米|小时|分钟|秒钟|秒|天|周|年|度|元|角|分|千克|公斤|克|吨|"
-                  "毫升|升|平方单位|单位|个|只|人|岁|倍|步|次|辆|块|棵|本|页|张|条|瓶|盒|件")
-_TRAILING_UNIT = re.compile(
-    rf"(?<=[\d}}).\s])\s*(?:(?:{_ENGLISH_UNITS})(?![A-Za-z])|{_CHINESE_UNITS})"
-    r"\s*(?:\^\s*\{?\s*[23]\s*\}?)?\s*[.。]?\s*$")
-UNIT_PATTERN = rf"(?:(?:{_ENGLISH_UNITS})(?![A-Za-z])|{_CHINESE_UNITS})(?:\^\s*\{{?\s*[23]\s*\}}?)?"
-"""One unit word (for statement.py's tokeniser: a unit after a number belongs to it)."""
-
 _MATH_COMMANDS = "sqrt|frac|pi|cdot|times|div|infty"
 _WHOLE = re.compile(rf"(?:\s|\d|\.|[-+*/^_=(){{}}\[\]|]|\\(?:{_MATH_COMMANDS})(?![A-Za-z])"
                     r"|(?<![A-Za-z\\])[A-Za-z](?![A-Za-z]))*", re.ASCII)
@@ -91,19 +71,14 @@ def _unicode(s: str) -> str:
     return s.replace("√", r"\sqrt")
 
 
-def strip_units(s: str) -> str:
-    """Drop up to two trailing unit words (`10\\sqrt{3} cm`, `16\\pi平方米`, `3 sq. units`)."""
-    for _ in range(2):
-        head = s[:-40] if len(s) > 40 else ""
-        tail = _TRAILING_UNIT.sub("", s[len(head):], count=1)
-        if head + tail == s or not (head + tail).strip():
-            break
-        s = (head + tail).rstrip()
-    return s
-
-
 def normalize_math(text: str) -> str:
     """One plain-LaTeX spelling of a math or number answer (see module docstring)."""
+    return split_unit(text)[0]
+
+
+def rewrite_notation(text: str) -> str:
+    """Every rewrite of the module docstring except dropping units (statement.py reads
+    sentences with it, so that a unit stays with its number)."""
     if not isinstance(text, str):
         return ""
     s = _unicode(text[:MAX_MATH_CHARS])
@@ -113,8 +88,21 @@ def normalize_math(text: str) -> str:
     s = _WORD_SQRT.sub(r"\\sqrt{\1}", s)
     s = _SQRT_ATOM.sub(r"\\sqrt{\1}", s)
     s = _WORD_PI.sub(r"\\pi ", s)
-    s = _THOUSANDS.sub(lambda m: m.group(1).replace(",", ""), s)
-    return strip_units(s.strip()).strip().rstrip(".。").strip()
+    return _THOUSANDS.sub(lambda m: m.group(1).replace(",", ""), s).strip()
+
+
+@lru_cache(maxsize=32768)
+def split_unit(text: str) -> tuple[str, str | None]:
+    """(normalised value, its trailing unit as a canonical name such as "cm", or None when
+    no unit or a generic one such as "units" / 个). Cached: golds repeat every epoch."""
+    value, unit = strip_units(rewrite_notation(text))
+    return value.strip().rstrip(".。").strip(), unit
+
+
+def units_conflict(a: str, b: str) -> bool:
+    """Both texts state a (known, non-generic) unit and the units differ: `5 mm` vs `5cm`."""
+    ua, ub = split_unit(a)[1], split_unit(b)[1]
+    return ua is not None and ub is not None and ua != ub
 
 
 _SPACE = re.compile(r"\s+")

@@ -19,7 +19,8 @@ from __future__ import annotations
 
 import re
 
-from .notation import UNIT_PATTERN, normalize_math
+from .notation import normalize_math, rewrite_notation
+from .units import UNIT_PATTERN
 
 MAX_STATEMENT_CHARS = 600
 """A longer answer is reasoning, not a statement of a value: only its tail is read."""
@@ -69,6 +70,25 @@ _MATH_WORDS = {"\\sqrt", "\\frac", "\\pi", "\\cdot", "\\times", "\\div", "\\inft
 _ARTICLES = {"a", "A", "I"}
 
 
+_NAME_AT_END = re.compile(r"(?:(?<![\w.}])[A-Za-z]{1,4}(?:_\{?\w{1,3}\}?)?|m?\s*∠\s*\w{1,4}|\\angle\s*\w{1,4}"
+                          r"|\b(?:it|value|answer|length|area|perimeter|measure|total|sum|result))\s*$")
+
+
+_COMMANDS = re.compile(r"\\(?:sqrt|frac|pi|cdot|times|div)(?![A-Za-z])")
+
+
+def _names_a_value(left: str) -> bool:
+    """Whether the left of the last "=" is arithmetic (`2 + 1`) or a name (`x`, `AB`,
+    `m∠2`, "the length of AB"): then the right side is the stated value. Not when it is
+    an expression in an unknown (`2x`, `x^2`): "x^2 = 16" does not state x = 16."""
+    left = left.strip()
+    if not left or "^" in left and re.search(r"[A-Za-z]\s*\^", left):
+        return False
+    if re.fullmatch(r"[\d\s.+\-*/^(){}\[\]]+", _COMMANDS.sub(" ", left)):
+        return True  # arithmetic: "2 + 1", "8 \div 2", "\sqrt{16}"
+    return _NAME_AT_END.search(left) is not None and not re.search(r"\d\s*[A-Za-z(]", left)
+
+
 def _spans(s: str) -> list[str]:
     """Candidate values: runs of maths tokens, each with its trailing unit words."""
     spans, start, end, valued, last = [], -1, -1, False, ""
@@ -110,7 +130,7 @@ def stated_answer(text: str, split_equals: bool = True) -> str | None:
     an equation whole (for golds that are equations)."""
     if not isinstance(text, str):
         return None
-    s = normalize_math(_MARKUP.sub(" ", words_to_digits(text[-MAX_STATEMENT_CHARS:])))
+    s = rewrite_notation(_MARKUP.sub(" ", words_to_digits(text[-MAX_STATEMENT_CHARS:])))
     approx = _APPROX.search(s)
     if approx and s[:approx.start()].strip():  # "8\sqrt{3} ≈ 13.86": the exact value stated
         s = s[:approx.start()]
@@ -122,7 +142,9 @@ def stated_answer(text: str, split_equals: bool = True) -> str | None:
     if lead is not None:
         s = s[lead.end():]
     if split_equals and "=" in s:
-        s = s[s.rfind("=") + 1:]
+        left, _, s = s.rpartition("=")
+        if not _names_a_value(left.rpartition("=")[2]):
+            return None
     spans = _spans(s)
     if not spans:
         return None

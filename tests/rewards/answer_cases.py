@@ -11,15 +11,17 @@ from __future__ import annotations
 from gpg_vl.data.record import Record
 
 from cases_geo import GEOMETRY3K, GEOQA
+from cases_more import (CHOICE_MORE, COUNT_MORE, GEOMETRY3K_MORE, GEOQA_MORE, LABELS_MORE,
+                        MATHVISTA_MORE)
 from cases_other import CHOICE, COUNT, LABELS, MATHVISTA
 
 CATEGORIES = {  # name -> (cases, record task)
-    "geoqa": (GEOQA, "math"),
-    "geometry3k": (GEOMETRY3K, "math"),
-    "mathvista_free": (MATHVISTA, "math"),
-    "choice (MathVista, CV-Bench, SAT)": (CHOICE, "choice"),
-    "count (CLEVR, SuperCLEVR)": (COUNT, "count"),
-    "labels (flowers, pets, aircraft, cars)": (LABELS, "classification"),
+    "geoqa": (GEOQA + GEOQA_MORE, "math"),
+    "geometry3k": (GEOMETRY3K + GEOMETRY3K_MORE, "math"),
+    "mathvista_free": (MATHVISTA + MATHVISTA_MORE, "math"),
+    "choice (MathVista, CV-Bench, SAT)": (CHOICE + CHOICE_MORE, "choice"),
+    "count (CLEVR, SuperCLEVR)": (COUNT + COUNT_MORE, "count"),
+    "labels (flowers, pets, aircraft, cars)": (LABELS + LABELS_MORE, "classification"),
 }
 _REASONING = {
     "math": "In triangle ABC, AB = AC = 4 and the angle at A is 40°, so each base angle is 70°; "
