@@ -6,7 +6,9 @@ sentence states; hedges refuse). `math_equal(pred, gold)` then tries, cheapest f
 
 1. both sides are plain numbers (`parse_number`): compare with tolerance;
 2. both sides are equal as normalised text without spacing;
-3. math-verify (sympy) symbolic equivalence, e.g. `2 \\sqrt { 221 }` vs `\\sqrt{884}`, but
+3. both sides are constants (evaluate.constant_value: numbers, radicals, pi, fractions):
+   compare their floats to within EXPRESSION_REL_TOL; microseconds, no sympy;
+4. math-verify (sympy) symbolic equivalence, e.g. `x^2 - 1` vs `(x-1)(x+1)`, but
    only when BOTH sides are whole math (`notation.is_whole_math`). math-verify reads what
    it can and drops the rest (`8√{3}` -> 8, "either 40 or 140" -> 140), so text it would
    read only in part is compared by step 2 alone; `gold_parses(gold)` tells which golds
@@ -15,12 +17,12 @@ sentence states; hedges refuse). `math_equal(pred, gold)` then tries, cheapest f
 Units never change the value compared, but two different known units do (`5 mm` for a
 gold `5cm` is wrong; `5` or `5 厘米` is right): see units.py.
 
-Step 3 is the only one whose time is not bounded by input length, so it is fenced:
+Step 4 is the only one whose time is not bounded by input length, so it is fenced:
 - `sympy_safe` refuses input sympy could turn into one huge C-level computation that no
   timeout can interrupt (power towers `9**9**9**9`, `10^{10^{10}}`, big exponents,
   factorials of big numbers), and anything longer than MAX_SYMPY_CHARS;
 - math-verify's own timeouts are off (they use whole-second `signal.alarm`, which fails
-  outside the main thread); instead all of step 3 runs under `guard.deadline`, which
+  outside the main thread); instead all of step 4 runs under `guard.deadline`, which
   works in any thread (see guard.py). On timeout the answer is simply not equal.
 Parsed expressions are cached (gold answers repeat every epoch, and a group's G
 completions often repeat).
@@ -34,6 +36,7 @@ from functools import lru_cache
 from typing import Any
 
 from .guard import DeadlineExceeded, deadline
+from .evaluate import constant_value
 from .notation import canonical_math, is_whole_math, normalize_math, units_conflict
 from .numbers import numbers_equal, parse_number
 from .statement import stated_answer
@@ -41,6 +44,9 @@ from .statement import stated_answer
 MAX_SYMPY_CHARS = 200
 MATH_TIMEOUT_S = 0.3
 """Budget for step 3 per call; with the caps above the slowest call stays under 0.5 s."""
+EXPRESSION_REL_TOL = 1e-9
+"""Constants (`8\\sqrt{3}` vs `\\sqrt{192}`) are equal to within float rounding; a rounded
+decimal (`13.86`, `13.8564`) is not the exact value it approximates."""
 MAX_EXPONENT_PRODUCT = 10_000
 MAX_NESTING = 8
 
@@ -124,8 +130,9 @@ def _math_verify() -> tuple[Any, Any]:
 
     for name in ("math_verify.parser", "math_verify.grader"):
         logging.getLogger(name).addFilter(_QuietTimeoutWarning())
-    verify(parse("$\\frac{1}{2}$", parsing_timeout=None), parse("$0.5$", parsing_timeout=None),
-           timeout_seconds=None)
+    for a, b in (("\\frac{1}{2}", "0.5"), ("\\sqrt{3}+1", "(1+\\sqrt{3})"), ("x^2-1", "(x-1)(x+1)")):
+        verify(parse(f"${a}$", parsing_timeout=None), parse(f"${b}$", parsing_timeout=None),
+               timeout_seconds=None)  # sympy imports parts lazily: pay that here, not under a deadline
     return parse, verify
 
 
@@ -185,4 +192,7 @@ def math_equal(pred: str, gold: Any, rel_tol: float = 1e-6, precision: int | Non
         return True
     if not (is_whole_math(pred_text) and is_whole_math(gold_text)):
         return False
+    va, vb = constant_value(pred_text), constant_value(gold_text)
+    if va is not None and vb is not None:  # constants: floats decide, exactly enough
+        return numbers_equal(va, vb, min(rel_tol, EXPRESSION_REL_TOL), precision)
     return symbolic_equal(pred_text, gold_text, timeout_s)

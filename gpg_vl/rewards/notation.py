@@ -49,7 +49,7 @@ _DECORATION = re.compile(r"\$|\\[,;!: ]|\\q?quad\b|~|\\left\b|\\right\b|\\displa
                          r"|\^\s*\{\s*\\circ\s*\}|\^\s*\\circ|\\circ\b|\\degree\b|°")
 _FRAC = re.compile(r"\\[dt]frac\b")
 _SQRT_ATOM = re.compile(r"\\sqrt\s*(\d+(?:\.\d+)?|[A-Za-z](?![A-Za-z]))", re.ASCII)
-_WORD_SQRT = re.compile(r"(?<![A-Za-z\\])sqrt\s*\(\s*([^()]{1,60})\)", re.ASCII)
+_WORD_SQRT = re.compile(r"(?<![A-Za-z\\])sqrt\s*(?:\(\s*([^()]{1,60})\)|(\d+(?:\.\d+)?))", re.ASCII)
 _WORD_PI = re.compile(r"(?<![A-Za-z\\])pi(?![A-Za-z])", re.ASCII)
 _THOUSANDS = re.compile(r"(?<![\d,.])(\d{1,3}(?:,\d{3})+)(?![\d,])", re.ASCII)
 
@@ -85,7 +85,7 @@ def rewrite_notation(text: str) -> str:
     s = _TEXT.sub(r" \1 ", s)
     s = _DECORATION.sub(" ", s)
     s = _FRAC.sub(r"\\frac", s)
-    s = _WORD_SQRT.sub(r"\\sqrt{\1}", s)
+    s = _WORD_SQRT.sub(lambda m: "\\sqrt{" + (m.group(1) or m.group(2)) + "}", s)
     s = _SQRT_ATOM.sub(r"\\sqrt{\1}", s)
     s = _WORD_PI.sub(r"\\pi ", s)
     return _THOUSANDS.sub(lambda m: m.group(1).replace(",", ""), s).strip()

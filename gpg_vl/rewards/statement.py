@@ -7,7 +7,8 @@ value in these, and must refuse what does not commit to one value: "either 40 or
 whole sentence to math-verify, which takes the LAST number it sees, so "either 40 or 140"
 scores for 140.
 
-How: number words become digits ("twenty-one" -> 21); "X ≈ 13.86" keeps the exact X
+How: number words become digits ("twenty-one" -> 21); a justification after the value
+is dropped ("80°, because ..." / "80° (since ...)"); "X ≈ 13.86" keeps the exact X
 ("≈ 13.86" alone is refused); a hedge word or symbol refuses the answer; after "the
 answer is" / "answer:" only the rest is read; after the last "=" only the right-hand side (arithmetic that ends in the answer). The rest is split into tokens
 in one linear pass; runs of maths (numbers, LaTeX commands, single-letter variables,
@@ -125,12 +126,25 @@ def _trim(span: str) -> str:
     return span
 
 
+_EXPLAINER = re.compile(r"[,;(]?\s*\b(?:because|since|as|given|due to|from|using|by)\b", re.IGNORECASE)
+_VALUE = re.compile(r"\d|\\pi\b")
+
+
+def _without_explanation(s: str) -> str:
+    """"80°, because the angles sum to 180°" -> "80°": a value, then its justification."""
+    for m in _EXPLAINER.finditer(s):
+        if _VALUE.search(s, 0, m.start()):
+            return s[:m.start()]
+    return s
+
+
 def stated_answer(text: str, split_equals: bool = True) -> str | None:
     """The one value `text` states, or None (module docstring). `split_equals=False` keeps
     an equation whole (for golds that are equations)."""
     if not isinstance(text, str):
         return None
     s = rewrite_notation(_MARKUP.sub(" ", words_to_digits(text[-MAX_STATEMENT_CHARS:])))
+    s = _without_explanation(s)
     approx = _APPROX.search(s)
     if approx and s[:approx.start()].strip():  # "8\sqrt{3} ≈ 13.86": the exact value stated
         s = s[:approx.start()]

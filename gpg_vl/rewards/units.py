@@ -51,11 +51,11 @@ def _alternation(words: list[str]) -> str:
 
 _LATIN = [w for w in _CANONICAL if w.isascii()]
 _CJK = [w for w in _CANONICAL if not w.isascii()]
-_POWER = r"(?:\^\s*\{?\s*[23]\s*\}?)?"
+_POWER = r"(?:\^\s*\{?\s*[23]\s*\}?|[23](?!\d))?"  # cm^2, cm^{2}, and m2 (NFKC of ㎡)
 UNIT_PATTERN = rf"(?:(?:{_alternation(_LATIN)})(?![A-Za-z])|{_alternation(_CJK)}){_POWER}"
 """One unit word (statement.py's tokeniser: a unit after a number belongs to it)."""
-_TRAILING = re.compile(rf"(?<=[\d}}).\s])\s*(?P<unit>(?:{_alternation(_LATIN)})(?![A-Za-z])"
-                       rf"|{_alternation(_CJK)})\s*{_POWER}\s*[.。]?\s*$")
+_TRAILING = re.compile(rf"(?<=[\d}}).\s])\s*\(?\s*(?P<unit>(?:{_alternation(_LATIN)})(?![A-Za-z])"
+                       rf"|{_alternation(_CJK)})\s*{_POWER}\s*\)?\s*[.。]?\s*$")
 _TAIL = 40
 """Units are looked for in the last characters only (linear, and units are short)."""
 
