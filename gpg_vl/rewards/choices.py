@@ -12,7 +12,8 @@ count, strongest evidence first (the first tier that finds a letter decides): th
 token of the answer (a letter followed by an end, punctuation, a dash, a line break,
 "is/because ...", or its own option text); letters after "answer (is)" / "答案是"; letters
 after "option / choice / choose / select / pick / it is", parenthesised capitals `(C)`,
-and "C is correct". Negated letters are dropped in every tier.
+and "C is correct"; last, a lone capital ending a short answer ("So B."). Negated letters
+are dropped in every tier.
 """
 
 from __future__ import annotations
@@ -29,16 +30,22 @@ _OPENING = re.compile(r"\s*(?:\(([A-Za-z])\)|\[([A-Za-z])\]|([A-Za-z]))(?![A-Za-
 _LIST_NEXT = re.compile(r"\s*(?:,|/|&|\bor\b|\band\b|\bvs\.?)\s*\(?[A-Z]\)?(?![A-Za-z])")
 _COPULA = re.compile(r"\s+(?:is\s+(?:the\s+)?(?:correct|right|answer|best|true)|seems|would|should|"
                      r"must|appears|looks|because|since|as|which|fits|matches|corresponds)\b")
-_ANSWER_PHRASE = re.compile(r"(?i:(?:\banswer|答案|选择|选)(?:\s*(?:is|would be|should be|must be|=|是|为))?)"
+_ANSWER_PHRASE = re.compile(r"(?i:(?:\banswer|答案|选项|选择|选)(?:\s*(?:is|would be|should be|must be|=|是|为))?)"
                             r"\s*[:：]?\s*[(\[]?([A-Za-z])[)\]]?(?![A-Za-z0-9])(\s+[a-z]+)?")
 _PHRASE = re.compile(r"(?i:\b(?:option|choice|choose|chose|select|selected|pick|picked|"
                      r"go with|letter|it|this|that|it's|must be|should be|would be))\s*(?i:is|would be|should be|must be|=)?\s*[:：]?\s*"
                      r"(?i:option\s*)?[(\[]?([A-Za-z])[)\]]?(?![A-Za-z0-9])(\s+[a-z]+)?")
 _PAREN = re.compile(r"\(([A-Z])\)")
 _IS_RIGHT = re.compile(r"(?<![A-Za-z(])\(?([A-Z])\)?\s+is\s+(?:the\s+)?(?:correct|right|answer|best)\b")
-_NEGATED = re.compile(r"(?i:\b(?:not|isn't|except|never|rather than|instead of|excluding|eliminate)"
+_NEGATED = re.compile(r"(?i:\b(?:not|isn't|except|never|rather than|instead of|excluding|eliminate|neither|nor)"
                       r"\s+(?:option\s+|choice\s+|answer\s+)?)[(\[]?([A-Z])[)\]]?(?![A-Za-z])"
+                      r"(?:\s*(?:,|/|\bor\b|\band\b|\bnor\b)\s*[(\[]?[A-Z][)\]]?(?![A-Za-z]))*"
                       r"|(?<![A-Za-z(])\(?([A-Z])\)?\s+(?:is|seems)\s+(?:not\b|wrong|incorrect|false)")
+_FINAL = re.compile(r"(?:^|[\s,:])\(?([A-Z])\)?\s*[.!]?\s*$")
+MAX_SHORT_CHARS = 60
+_UNSURE = re.compile(r"(?i:\b(?:or|not|nor|no|either|neither|maybe|perhaps|possibly|might|could)\b)|\?")
+"""A short answer ending in a lone capital ("Based on the chart, B.") commits to it."""
+_LETTERS = re.compile(r"(?<![A-Za-z])[A-Z](?![A-Za-z])")
 _FILLER_AFTER = {"because", "since", "as", "which", "is", "option", "choice", "and", "with", "so", "for"}
 
 
@@ -67,11 +74,11 @@ def _opening(s: str, choices: list[str] | None) -> tuple[str | None, bool]:
     after = _norm(re.sub(r"^\s*[.:)\]\-–—,]", "", rest))
     if after and after in texts and texts.index(after) != string.ascii_uppercase.find(letter.upper()):
         return None, True  # "B. 97" with 97 the text of A: two different answers
-    if not rest.strip() or rest[:1] == "\n" or re.match(r"\s*(?:[.:)\],;]|-\s|–|—)", rest):
+    if not rest.strip() or rest[:1] == "\n" or re.match(r"\s*(?:[.:)\],;：。，]|-\s|–|—|[\u4e00-\u9fff])", rest):
         if letter.islower() and rest.strip(" .:)\n") and not bracketed:
             return None, False  # "a. ..." / "b) ..." lower-case prose openings
         return letter.upper(), False
-    if letter.isupper() and (_COPULA.match(rest) or (after and after in texts)):
+    if letter.isupper() and letter != "I" and (_COPULA.match(rest) or (after and after in texts)):
         return letter, False
     return None, False
 
@@ -102,6 +109,8 @@ def _mentioned(s: str, opening: str | None, negated: set[str]) -> set[str]:
     if not letters:
         letters = _phrase_letters(s, _PHRASE) | set(_PAREN.findall(s)) | set(_IS_RIGHT.findall(s))
         letters -= negated
+    if not letters and len(s) <= MAX_SHORT_CHARS and not _UNSURE.search(s):
+        letters = set(_FINAL.findall(s)) - negated
     return letters
 
 
@@ -114,7 +123,7 @@ def choice_letter(text: str, choices: list[str] | None = None) -> str | None:
     opening, hedge = _opening(s, choices)
     if hedge:
         return None
-    negated = {(a or b).upper() for a, b in _NEGATED.findall(s)}
+    negated = {letter for m in _NEGATED.finditer(s) for letter in _LETTERS.findall(m.group(0))}
     letters = _mentioned(s, opening, negated)
     if not letters and choices:
         norm = _norm(s)

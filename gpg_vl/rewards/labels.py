@@ -64,8 +64,13 @@ def _singular(word: str) -> str:
 _FILLER = {_singular(w) for w in _FILLER_WORDS}  # compared with singular tokens
 
 
+_WORD_HYPHEN = re.compile(r"(?<=[a-z])-(?=[a-z])")
+"""`pink-primrose` is `pink primrose`; a hyphen with digits (`737-200`) stays in the token."""
+
+
 def _tokens(text: str) -> list[str]:
-    return [_singular(w) for w in _WORD.findall(text.lower().replace("_", " "))]
+    text = _WORD_HYPHEN.sub(" ", text.lower().replace("_", " "))
+    return [_singular(w) for w in _WORD.findall(text)]
 
 
 def _occurs(gold: list[str], words: list[str]) -> list[int] | None:

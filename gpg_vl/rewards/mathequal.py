@@ -39,7 +39,7 @@ from .guard import DeadlineExceeded, deadline
 from .evaluate import constant_value
 from .notation import canonical_math, is_whole_math, normalize_math, units_conflict
 from .numbers import numbers_equal, parse_number
-from .statement import stated_answer
+from .statement import hedged, stated_answer
 
 MAX_SYMPY_CHARS = 200
 MATH_TIMEOUT_S = 0.3
@@ -179,7 +179,8 @@ def math_equal(pred: str, gold: Any, rel_tol: float = 1e-6, precision: int | Non
     gold_text = normalize_math(gold_raw)
     if not isinstance(pred, str) or not pred.strip() or not gold_text:
         return False
-    if canonical_math(pred) == canonical_math(gold_text) and not units_conflict(pred, gold_raw):
+    if canonical_math(pred) == canonical_math(gold_text) and not units_conflict(pred, gold_raw) \
+            and not hedged(pred):
         return True
     stated = stated_answer(pred, split_equals="=" not in gold_text)
     if stated is None or units_conflict(stated, gold_raw):

@@ -47,6 +47,7 @@ _CUBE_ROOT = re.compile(r"∛\s*\{?(\d+|[A-Za-z])\}?", re.ASCII)
 _TEXT = re.compile(r"\\(?:text|mathrm|mbox|textbf|textrm|textit|operatorname)\s*\{([^{}]*)\}")
 _DECORATION = re.compile(r"\$|\\[,;!: ]|\\q?quad\b|~|\\left\b|\\right\b|\\displaystyle\b|\\%|%"
                          r"|\^\s*\{\s*\\circ\s*\}|\^\s*\\circ|\\circ\b|\\degree\b|°")
+_DEGREE = re.compile(r"°|\\circ\b|\\degree\b")
 _FRAC = re.compile(r"\\[dt]frac\b")
 _SQRT_ATOM = re.compile(r"\\sqrt\s*(\d+(?:\.\d+)?|[A-Za-z](?![A-Za-z]))", re.ASCII)
 _WORD_SQRT = re.compile(r"(?<![A-Za-z\\])sqrt\s*(?:\(\s*([^()]{1,60})\)|(\d+(?:\.\d+)?))", re.ASCII)
@@ -96,6 +97,8 @@ def split_unit(text: str) -> tuple[str, str | None]:
     """(normalised value, its trailing unit as a canonical name such as "cm", or None when
     no unit or a generic one such as "units" / 个). Cached: golds repeat every epoch."""
     value, unit = strip_units(rewrite_notation(text))
+    if unit is None and isinstance(text, str) and _DEGREE.search(text[:MAX_MATH_CHARS]):
+        unit = "deg"  # 140° is degrees: "140 radians" states another quantity
     return value.strip().rstrip(".。").strip(), unit
 
 

@@ -70,10 +70,16 @@ def numbers_equal(a: float, b: float, rel_tol: float = 1e-6, precision: int | No
     return math.isclose(a, b, rel_tol=rel_tol, abs_tol=1e-9)
 
 
+_NONE = re.compile(r"\s*(?:there\s+(?:are|is)\s+)?(?:no|none|nothing)\b[a-z\s]*\.?\s*", re.IGNORECASE)
+"""'None', 'no objects', 'There are no cubes.': a count of zero (no digits anywhere)."""
+
+
 def parse_count(text: str) -> int | None:
     """The one whole count `text` states (digits or words), or None if none/ambiguous."""
     if not isinstance(text, str) or len(text) > MAX_COUNT_CHARS:
         return None
+    if _NONE.fullmatch(text):
+        return 0
     stated = stated_answer(text)
     value = parse_number(stated) if stated is not None else None
     if value is None or value != int(value) or not 0 <= value <= MAX_COUNT:

@@ -8,7 +8,8 @@ whole sentence to math-verify, which takes the LAST number it sees, so "either 4
 scores for 140.
 
 How: number words become digits ("twenty-one" -> 21); a justification after the value
-is dropped ("80°, because ..." / "80° (since ...)"); "X ≈ 13.86" keeps the exact X
+is dropped ("80°, because ..." / "80° (since ...)" / "8 objects: 3 cubes, ..."), and so is
+an echo ("3 (three)"); "~3" and "3+" are hedges; "X ≈ 13.86" keeps the exact X
 ("≈ 13.86" alone is refused); a hedge word or symbol refuses the answer; after "the
 answer is" / "answer:" only the rest is read; after the last "=" only the right-hand side (arithmetic that ends in the answer). The rest is split into tokens
 in one linear pass; runs of maths (numbers, LaTeX commands, single-letter variables,
@@ -126,16 +127,37 @@ def _trim(span: str) -> str:
     return span
 
 
-_EXPLAINER = re.compile(r"[,;(]?\s*\b(?:because|since|as|given|due to|from|using|by)\b", re.IGNORECASE)
+_EXPLAINER = re.compile(r"[,;(]?\s*\b(?:because|since|as|given|due to|from|using|by)\b"
+                        r"|(?P<colon>(?<=[A-Za-z])[:：]\s)", re.IGNORECASE)
+_NUMBER = re.compile(r"\d+(?:\.\d+)?")
+_ECHO = re.compile(r"\b(\d+(?:\.\d+)?)\s*\(\s*\1\s*\)")
+_ROUGH = re.compile(r"(?:^|\s)~\s*\d|\d\s*\+(?!\s*[\d\\({.])")
+"""A tilde before a number ("~3") or a plus after one ("3+") says "about" / "or more"."""
 _VALUE = re.compile(r"\d|\\pi\b")
 
 
 def _without_explanation(s: str) -> str:
-    """"80°, because the angles sum to 180°" -> "80°": a value, then its justification."""
+    """"80°, because the angles sum to 180°" -> "80°", "8 objects: 3 cubes, ..." -> "8
+    objects": a value, then its justification, or a breakdown whose numbers add up to it."""
     for m in _EXPLAINER.finditer(s):
-        if _VALUE.search(s, 0, m.start()):
-            return s[:m.start()]
+        if not _VALUE.search(s, 0, m.start()):
+            continue
+        if m.group("colon") and not _adds_up(s[:m.start()], s[m.end():]):
+            return s  # "3 cubes: 1 red, 2 blue; plus 2 spheres" is no breakdown of 3
+        return s[:m.start()]
     return s
+
+
+def _adds_up(head: str, breakdown: str) -> bool:
+    """Whether the numbers of a breakdown sum to the one number before it (or it has none)."""
+    total, parts = _NUMBER.findall(head), _NUMBER.findall(breakdown)
+    return len(total) == 1 and (not parts or abs(sum(map(float, parts)) - float(total[0])) < 1e-9)
+
+
+def hedged(text: str) -> bool:
+    """Whether `text` hedges or approximates anywhere ("or", "about", "~3", "3+", "?")."""
+    s = _MARKUP.sub(" ", text[-MAX_STATEMENT_CHARS:])
+    return bool(_ROUGH.search(s) or _HEDGE.search(rewrite_notation(s)))
 
 
 def stated_answer(text: str, split_equals: bool = True) -> str | None:
@@ -143,8 +165,10 @@ def stated_answer(text: str, split_equals: bool = True) -> str | None:
     an equation whole (for golds that are equations)."""
     if not isinstance(text, str):
         return None
-    s = rewrite_notation(_MARKUP.sub(" ", words_to_digits(text[-MAX_STATEMENT_CHARS:])))
-    s = _without_explanation(s)
+    s = _MARKUP.sub(" ", words_to_digits(text[-MAX_STATEMENT_CHARS:]))
+    if _ROUGH.search(s):
+        return None
+    s = _without_explanation(_ECHO.sub(r"\1", rewrite_notation(s)))
     approx = _APPROX.search(s)
     if approx and s[:approx.start()].strip():  # "8\sqrt{3} ≈ 13.86": the exact value stated
         s = s[:approx.start()]

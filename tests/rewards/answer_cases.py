@@ -14,14 +14,15 @@ from cases_geo import GEOMETRY3K, GEOQA
 from cases_more import (CHOICE_MORE, COUNT_MORE, GEOMETRY3K_MORE, GEOQA_MORE, LABELS_MORE,
                         MATHVISTA_MORE)
 from cases_other import CHOICE, COUNT, LABELS, MATHVISTA
+from cases_styles import CHOICE_STYLES, COUNT_STYLES, LABEL_STYLES, MATH_STYLES
 
 CATEGORIES = {  # name -> (cases, record task)
-    "geoqa": (GEOQA + GEOQA_MORE, "math"),
+    "geoqa": (GEOQA + GEOQA_MORE + MATH_STYLES, "math"),
     "geometry3k": (GEOMETRY3K + GEOMETRY3K_MORE, "math"),
     "mathvista_free": (MATHVISTA + MATHVISTA_MORE, "math"),
-    "choice (MathVista, CV-Bench, SAT)": (CHOICE + CHOICE_MORE, "choice"),
-    "count (CLEVR, SuperCLEVR)": (COUNT + COUNT_MORE, "count"),
-    "labels (flowers, pets, aircraft, cars)": (LABELS + LABELS_MORE, "classification"),
+    "choice (MathVista, CV-Bench, SAT)": (CHOICE + CHOICE_MORE + CHOICE_STYLES, "choice"),
+    "count (CLEVR, SuperCLEVR)": (COUNT + COUNT_MORE + COUNT_STYLES, "count"),
+    "labels (flowers, pets, aircraft, cars)": (LABELS + LABELS_MORE + LABEL_STYLES, "classification"),
 }
 _REASONING = {
     "math": "In triangle ABC, AB = AC = 4 and the angle at A is 40°, so each base angle is 70°; "

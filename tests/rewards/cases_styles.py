@@ -1,0 +1,70 @@
+"""More cases, from how answers are phrased in the wild: LaTeX and unicode variants of
+GeoQA golds, justifications after the value, breakdowns after a count, Chinese answers,
+markdown, and the hedges a policy learns when they pay. Same tuple shapes as cases_geo.py.
+"""
+
+_C4 = ["97", "102", "107", "122"]
+
+MATH_STYLES = [
+    ("8√{3}", r"8 \sqrt{3} \mathrm{cm}", 1), ("8√{3}", r"$8\sqrt{3}\,\text{cm}$", 1), ("8√{3}", "8*sqrt(3)", 1),
+    ("8√{3}", "8 sqrt 3", 1), ("8√{3}", r"8\sqrt{3}.", 1), ("8√{3}", r"The answer is $\boxed{8\sqrt{3}}$", 1),
+    ("8√{3}", "AB的长为8√3", 1), ("8√{3}", r"BC = 8\sqrt{3}\text{ cm}", 1), ("8√{3}", r"$AB = 8\sqrt{3}$", 1),
+    ("8√{3}", r"\frac{24}{\sqrt{3}}", 1), ("8√{3}", r"\frac{16\sqrt{3}}{2}", 1), ("8√{3}", r"8\sqrt{3}\ \text{units}", 1),
+    ("8√{3}", "13.8564", 0), ("8√{3}", r"\frac{8}{\sqrt{3}}", 0), ("8√{3}", r"8\sqrt{3}, or 8", 0),
+    ("140°", "∠BOC = 140 degrees", 1), ("140°", r"140\degree", 1), ("140°", "140 °", 1),
+    ("140°", "angle AOB is 140°.", 1), ("140°", r"m\angle AOB = 140^\circ", 1), ("140°", "140°。", 1),
+    ("140°", "140° or 40°", 0), ("140°", "~140°", 0), ("140°", "140 radians", 0),
+    ("16π平方米", r"16\pi \, \mathrm{m}^2", 1), ("16π平方米", r"16π \text{平方米}", 1), ("16π平方米", "16π㎡", 1),
+    ("16π平方米", "16π cm²", 0), ("16π平方米", "16π平方厘米", 0),
+    ("(√{3}+1)小时", r"(\sqrt{3}+1)\text{ h}", 1), ("(√{3}+1)小时", r"1 + \sqrt{3} \text{ hours}", 1),
+    ("(√{3}+1)小时", r"(\sqrt{3}+1) minutes", 0), ("(√{3}+1)小时", r"\sqrt{3}-1", 0),
+    (r"\frac{1}{2}cm²", r"\frac{1}{2}\text{ cm}^2", 1), (r"\frac{1}{2}cm²", "0.5 cm²", 1),
+    (r"\frac{1}{2}cm²", "0.5平方厘米", 1), (r"\frac{1}{2}cm²", "0.5 m²", 0),
+    ("2.5", "2.5 km", 1), ("√{5}", r"\sqrt5", 1), ("√{5}", "√5cm", 1), ("2√{5}", r"2\sqrt{5}\approx 4.47", 1),
+    ("10", "The answer is: 10", 1), ("10", "Answer: 10 cm", 1), ("10", "10 (cm)", 1), ("10", "10 (mm)", 1),
+    ("80°", "80°, because the angles sum to 180°", 1), ("80°", "80° (since 180° - 100° = 80°)", 1),
+    ("80°", "100°, because 180° - 80° = 100°", 0), ("80°", "Not 80°, because it is 100°", 0),
+    ("12", "The area is 12 square units.", 1), ("12", "Area = 12", 1), ("3", "x = 3 cm", 1),
+    ("16", "x^2 = 16", 0), ("5", "2x = 10", 0), ("10", "2x = 10", 0), ("11", "2x + 1 = 11", 0),
+    ("4", r"\sqrt{16} = 4", 1), ("14", r"2 \cdot 7 = 14", 1), ("12", "perimeter = 3 + 4 + 5 = 12", 1),
+]
+
+CHOICE_STYLES = [
+    ("B", "B)", 1, _C4), ("B", "[B]", 1, _C4), ("B", "The answer is option B.", 1, _C4), ("B", "My answer is B", 1, _C4),
+    ("B", "The correct choice is B: 102", 1, _C4), ("B", "B. 102 is the correct value", 1, _C4),
+    ("B", "(B)\n\nThe value of the bar is 102.", 1, _C4), ("B", "Option B is correct.", 1, _C4),
+    ("B", "I would choose option B.", 1, _C4), ("B", "B (102)", 1, _C4), ("B", "Final answer: B", 1, _C4),
+    ("B", "B is the answer", 1, _C4), ("B", "Based on the chart, B.", 1, _C4), ("B", "So B", 1, _C4),
+    ("B", "It's B", 1, _C4), ("B", "option b", 1, _C4), ("B", "(b)", 1, _C4), ("B", "**(B)**", 1, _C4),
+    ("B", "**Answer:** B", 1, _C4), ("B", "B. Because A and C are too small", 1, _C4), ("B", "答案：B", 1, _C4),
+    ("B", "选项B", 1, _C4), ("B", "B选项", 1, _C4), ("B", "Not A, the answer is B", 1, _C4),
+    ("B", "Either B or C", 0, _C4), ("B", "Not A, not C, so B or D", 0, _C4), ("B", "None of the above", 0, _C4),
+    ("B", "A/B", 0, _C4), ("B", "(A), (B)", 0, _C4), ("B", "The answer is not A or B", 0, _C4),
+    ("B", "B? or C", 0, _C4), ("B", "I think A, but B is possible", 0, _C4), ("B", "B, C, D", 0, _C4),
+    ("B", "The answer is B, C", 0, _C4), ("B", "neither A nor B", 0, _C4), ("B", "B is wrong, so A", 0, _C4),
+    ("B", "B is incorrect.", 0, _C4), ("B", "Option B and C", 0, _C4),
+]
+
+COUNT_STYLES = [
+    (3, "The image contains 3 objects.", 1), (3, "There are a total of 3 objects.", 1), (3, "Count: 3", 1),
+    (3, "I can see 3 items", 1), (3, "3 (three)", 1), (3, "three (3)", 1), (3, "In total, there are 3.", 1),
+    (3, "There are three objects: a cube, a sphere, and a cylinder.", 1),
+    (3, "After removing the red cube, 3 objects remain.", 1), (3, "The number of objects is 3.", 1),
+    (0, "0 objects", 1), (0, "There are no objects.", 1), (0, "None", 1), (1, "There are no objects.", 0),
+    (8, "There are 8 objects in the image: 3 cubes, 2 spheres, and 3 cylinders.", 1),
+    (3, "3+", 0), (3, "~3", 0), (3, "3 (maybe 4)", 0), (3, "Approximately 3", 0), (3, "3 or more", 0),
+    (3, "There are 3 or 4 objects: cubes and spheres.", 0), (3, "3 cubes: 1 red, 2 blue; plus 2 spheres", 0),
+]
+
+LABEL_STYLES = [
+    ("sunflower", "Sunflower flower", 1), ("sunflower", "It's a sunflower.", 1), ("sunflower", "The answer is sunflower", 1),
+    ("sunflower", "This flower is a Sunflower", 1), ("sunflower", "Species: sunflower", 1), ("sunflower", "SunFlower", 1),
+    ("pink primrose", "pink-primrose", 1), ("pink primrose", "Pink primrose flower", 1), ("737-200", "737-200 model", 1),
+    ("Abyssinian", "Abyssinian cat", 1), ("Abyssinian", "The cat is an Abyssinian", 1), ("Abyssinian", "Abyssinian breed", 1),
+    ("english cocker spaniel", "English Cocker Spaniel", 1), ("Egyptian Mau", "egyptian_mau", 1),
+    ("great pyrenees", "Great Pyrenees dog", 1),
+    ("english cocker spaniel", "cocker spaniel", 0), ("Egyptian Mau", "Mau", 0),
+    ("Bentley Continental GT Coupe 2012", "Bentley Continental GT Coupe", 0),
+    ("sunflower", "I think it's a sunflower, but it could be a daisy", 0), ("sunflower", "sunflower vs daisy", 0),
+    ("sunflower", "not sure, sunflower?", 0), ("sunflower", "sunflower & daisy", 0),
+]
