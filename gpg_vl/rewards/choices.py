@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import re
 import string
+from functools import lru_cache
 
 from .guard import MAX_ANSWER_CHARS
 
@@ -53,11 +54,19 @@ def _clean(text: str) -> str:
     """Markup dropped, whitespace runs collapsed (one line break kept): the patterns
     below then never meet long runs of spaces, so they stay linear."""
     text = _MARKUP.sub(" ", text[-MAX_ANSWER_CHARS:])
-    return re.sub(r"\s+", lambda m: "\n" if "\n" in m.group(0) else " ", text).strip()
+    return _RUNS.sub(lambda m: "\n" if "\n" in m.group(0) else " ", text).strip()
 
 
+_SPACES = re.compile(r"[\s_]+")
+_RUNS = re.compile(r"\s+")
+_SEPARATOR = re.compile(r"^\s*[.:)\]\-–—,]")
+_COMMITS = re.compile(r"\s*(?:[.:)\],;：。，]|-\s|–|—|[\u4e00-\u9fff])")
+
+
+@lru_cache(maxsize=4096)
 def _norm(text: str) -> str:
-    return re.sub(r"[\s_]+", "", text.lower()).strip(string.punctuation)
+    """Option text for comparison (cached: the same options come with every sample)."""
+    return _SPACES.sub("", text.lower()).strip(string.punctuation)
 
 
 def _opening(s: str, choices: list[str] | None) -> tuple[str | None, bool]:
@@ -71,10 +80,10 @@ def _opening(s: str, choices: list[str] | None) -> tuple[str | None, bool]:
     if _LIST_NEXT.match(rest):
         return None, True
     texts = [_norm(c) for c in choices or []]
-    after = _norm(re.sub(r"^\s*[.:)\]\-–—,]", "", rest))
+    after = _norm(_SEPARATOR.sub("", rest))
     if after and after in texts and texts.index(after) != string.ascii_uppercase.find(letter.upper()):
         return None, True  # "B. 97" with 97 the text of A: two different answers
-    if not rest.strip() or rest[:1] == "\n" or re.match(r"\s*(?:[.:)\],;：。，]|-\s|–|—|[\u4e00-\u9fff])", rest):
+    if not rest.strip() or rest[:1] == "\n" or _COMMITS.match(rest):
         if letter.islower() and rest.strip(" .:)\n") and not bracketed:
             return None, False  # "a. ..." / "b) ..." lower-case prose openings
         return letter.upper(), False

@@ -92,12 +92,17 @@ def rewrite_notation(text: str) -> str:
     return _THOUSANDS.sub(lambda m: m.group(1).replace(",", ""), s).strip()
 
 
-@lru_cache(maxsize=32768)
 def split_unit(text: str) -> tuple[str, str | None]:
     """(normalised value, its trailing unit as a canonical name such as "cm", or None when
-    no unit or a generic one such as "units" / 个). Cached: golds repeat every epoch."""
+    no unit or a generic one such as "units" / 个)."""
+    return _split_unit(text[:MAX_MATH_CHARS]) if isinstance(text, str) else ("", None)
+
+
+@lru_cache(maxsize=16384)
+def _split_unit(text: str) -> tuple[str, str | None]:
+    """Cached on the capped text: golds repeat every epoch, answers within a group."""
     value, unit = strip_units(rewrite_notation(text))
-    if unit is None and isinstance(text, str) and _DEGREE.search(text[:MAX_MATH_CHARS]):
+    if unit is None and _DEGREE.search(text):
         unit = "deg"  # 140° is degrees: "140 radians" states another quantity
     return value.strip().rstrip(".。").strip(), unit
 

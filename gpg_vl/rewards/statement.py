@@ -20,6 +20,7 @@ several that are the same text, is the stated value; none or several different i
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from .notation import normalize_math, rewrite_notation
 from .units import UNIT_PATTERN
@@ -165,7 +166,13 @@ def stated_answer(text: str, split_equals: bool = True) -> str | None:
     an equation whole (for golds that are equations)."""
     if not isinstance(text, str):
         return None
-    s = _MARKUP.sub(" ", words_to_digits(text[-MAX_STATEMENT_CHARS:]))
+    return _stated(text[-MAX_STATEMENT_CHARS:], split_equals)
+
+
+@lru_cache(maxsize=8192)
+def _stated(text: str, split_equals: bool) -> str | None:
+    """Cached on the (capped) tail: a group's completions often say the same thing."""
+    s = _MARKUP.sub(" ", words_to_digits(text))
     if _ROUGH.search(s):
         return None
     s = _without_explanation(_ECHO.sub(r"\1", rewrite_notation(s)))
