@@ -23,6 +23,7 @@ import string
 from functools import lru_cache
 
 from .guard import MAX_ANSWER_CHARS
+from .labels import normalize_label
 
 _MARKUP = re.compile(r"\*\*|__|`|\$|\\text\{|\\textbf\{|\\mathrm\{|\\boxed\{|[{}]|^#+\s*")
 _LEAD = re.compile(r"^\s*(?:(?:the\s+)?(?:final\s+|correct\s+)?(?:answer|option|choice)\s*(?:is)?\s*[:：]?\s*)",
@@ -46,6 +47,7 @@ _FINAL = re.compile(r"(?:^|[\s,:])\(?([A-Z])\)?\s*[.!]?\s*$")
 MAX_SHORT_CHARS = 60
 _UNSURE = re.compile(r"(?i:\b(?:or|not|nor|no|either|neither|maybe|perhaps|possibly|might|could)\b)|\?")
 """A short answer ending in a lone capital ("Based on the chart, B.") commits to it."""
+_MARKERS = re.compile(r"(?:^|\s)[(\[]?([A-Z])[)\].:](?=\s|$)")
 _LETTERS = re.compile(r"(?<![A-Za-z])[A-Z](?![A-Za-z])")
 _FILLER_AFTER = {"because", "since", "as", "which", "is", "option", "choice", "and", "with", "so", "for"}
 
@@ -57,7 +59,6 @@ def _clean(text: str) -> str:
     return _RUNS.sub(lambda m: "\n" if "\n" in m.group(0) else " ", text).strip()
 
 
-_SPACES = re.compile(r"[\s_]+")
 _RUNS = re.compile(r"\s+")
 _SEPARATOR = re.compile(r"^\s*[.:)\]\-–—,]")
 _COMMITS = re.compile(r"\s*(?:[.:)\],;：。，]|-\s|–|—|[\u4e00-\u9fff])")
@@ -66,7 +67,7 @@ _COMMITS = re.compile(r"\s*(?:[.:)\],;：。，]|-\s|–|—|[\u4e00-\u9fff])")
 @lru_cache(maxsize=4096)
 def _norm(text: str) -> str:
     """Option text for comparison (cached: the same options come with every sample)."""
-    return _SPACES.sub("", text.lower()).strip(string.punctuation)
+    return normalize_label(text)
 
 
 def _opening(s: str, choices: list[str] | None) -> tuple[str | None, bool]:
@@ -130,8 +131,8 @@ def choice_letter(text: str, choices: list[str] | None = None) -> str | None:
     s = _LEAD.sub("", _clean(text))
     valid = string.ascii_uppercase[:len(choices)] if choices else string.ascii_uppercase
     opening, hedge = _opening(s, choices)
-    if hedge:
-        return None
+    if hedge or len(set(_MARKERS.findall(s))) > 1:
+        return None  # "A) 97 B) 102": the options listed, not one chosen
     negated = {letter for m in _NEGATED.finditer(s) for letter in _LETTERS.findall(m.group(0))}
     letters = _mentioned(s, opening, negated)
     if not letters and choices:

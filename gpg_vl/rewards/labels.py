@@ -40,6 +40,8 @@ breed model make version family genus image picture photo photograph shown shows
 depicts pictured displayed displays visible identified identify identification most likely
 probably clearly definitely specifically particular flower plant bird dog cat pet animal aircraft
 airplane plane airliner jet car vehicle automobile object item thing one shape color colour""".split())
+_LIKE = re.compile(r"-like\b|\blike\s+(?:a|an)?\s*\w+\s+but\b", re.IGNORECASE)
+"""'sunflower-like': resembling the label is not being it."""
 _SEPARATORS = re.compile(r"[,;/|]|\s&\s")
 
 
@@ -92,7 +94,7 @@ def _names_only(pred: str, gold: str) -> bool:
     gold_words, words = _tokens(gold), _tokens(pred)
     if not gold_words or len(words) > MAX_LABEL_WORDS or _SEPARATORS.search(pred.strip(" .!")):
         return False
-    if any(w in _REFUSE for w in words):
+    if any(w in _REFUSE for w in words) or _LIKE.search(pred):
         return False
     rest = _occurs(gold_words, words)
     if rest is not None and all(words[i] in _FILLER for i in rest):

@@ -11,7 +11,7 @@ How: number words become digits ("twenty-one" -> 21); a justification after the 
 is dropped ("80°, because ..." / "80° (since ...)" / "8 objects: 3 cubes, ..."), and so is
 an echo ("3 (three)"); "~3" and "3+" are hedges; "X ≈ 13.86" keeps the exact X
 ("≈ 13.86" alone is refused); a hedge word or symbol refuses the answer; after "the
-answer is" / "answer:" only the rest is read; after the last "=" only the right-hand side (arithmetic that ends in the answer). The rest is split into tokens
+answer is" / "answer:" / "so" / "therefore" only the rest is read; after the last "=" only the right-hand side (arithmetic that ends in the answer). The rest is split into tokens
 in one linear pass; runs of maths (numbers, LaTeX commands, single-letter variables,
 operators, with a trailing unit) are the candidate values. Exactly one candidate, or
 several that are the same text, is the stated value; none or several different is None.
@@ -62,8 +62,8 @@ _HEDGE_WORDS = ("or|either|neither|nor|maybe|perhaps|possibly|probably|likely|be
 _HEDGE = re.compile(rf"\b(?:{_HEDGE_WORDS})\b|≈|±|≤|≥|≠|<|>|\?|\.\.\.|…"
                     r"|\\(?:approx|sim|pm|mp|leq?|geq?|neq|ne)(?![A-Za-z])", re.IGNORECASE)
 _APPROX = re.compile(r"≈|\\approx(?![A-Za-z])")
-_LEAD = re.compile(r"(?:final answer|the answer|answer|result)\s*(?:is|:|=|should be|would be)\s*",
-                   re.IGNORECASE)
+_LEAD = re.compile(r"(?:final answer|the answer|answer|result)\s*(?:is|:|=|should be|would be)\s*"
+                   r"|\b(?:so|therefore|thus|hence|overall|altogether)\b,?\s*", re.IGNORECASE)
 _MARKUP = re.compile(r"\*\*|__|`|\\\(|\\\)|\\\[|\\\]|\\boxed\b")
 _TOKEN = re.compile(rf"(?P<unit>(?<![A-Za-z]){UNIT_PATTERN})"
                     r"|(?P<cmd>\\[A-Za-z]+)|(?P<num>\d+(?:[.,]\d+)*)"
@@ -129,7 +129,7 @@ def _trim(span: str) -> str:
 
 
 _EXPLAINER = re.compile(r"[,;(]?\s*\b(?:because|since|as|given|due to|from|using|by)\b"
-                        r"|(?P<colon>(?<=[A-Za-z])[:：]\s)", re.IGNORECASE)
+                        r"|(?P<colon>(?<=[A-Za-z])(?:[:：]\s|\s*\())", re.IGNORECASE)
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
 _ECHO = re.compile(r"\b(\d+(?:\.\d+)?)\s*\(\s*\1\s*\)")
 _ROUGH = re.compile(r"(?:^|\s)~\s*\d|\d\s*\+(?!\s*[\d\\({.])")
@@ -186,6 +186,8 @@ def _stated(text: str, split_equals: bool) -> str | None:
         pass
     if lead is not None:
         s = s[lead.end():]
+    if split_equals and re.search(r"=[^=]*[,;][^=]*=", s):
+        return None  # "x = 3, x = 5": two values
     if split_equals and "=" in s:
         left, _, s = s.rpartition("=")
         if not _names_a_value(left.rpartition("=")[2]):

@@ -26,6 +26,8 @@ MATH_STYLES = [
     ("80°", "100°, because 180° - 80° = 100°", 0), ("80°", "Not 80°, because it is 100°", 0),
     ("12", "The area is 12 square units.", 1), ("12", "Area = 12", 1), ("3", "x = 3 cm", 1),
     ("16", "x^2 = 16", 0), ("5", "2x = 10", 0), ("10", "2x = 10", 0), ("11", "2x + 1 = 11", 0),
+    ("5", "x = 3, x = 5", 0), ("5", "x = 5 or x = -5", 0), ("8", r"8 = 2^3", 1), ("30", r"30 = 5 \times 6", 1),
+    ("5", r"5 \times 6 = 30", 0), ("4", "Therefore, x = 4.", 1), ("4", "so 4 or 5", 0),
     ("4", r"\sqrt{16} = 4", 1), ("14", r"2 \cdot 7 = 14", 1), ("12", "perimeter = 3 + 4 + 5 = 12", 1),
 ]
 
@@ -42,7 +44,7 @@ CHOICE_STYLES = [
     ("B", "A/B", 0, _C4), ("B", "(A), (B)", 0, _C4), ("B", "The answer is not A or B", 0, _C4),
     ("B", "B? or C", 0, _C4), ("B", "I think A, but B is possible", 0, _C4), ("B", "B, C, D", 0, _C4),
     ("B", "The answer is B, C", 0, _C4), ("B", "neither A nor B", 0, _C4), ("B", "B is wrong, so A", 0, _C4),
-    ("B", "B is incorrect.", 0, _C4), ("B", "Option B and C", 0, _C4),
+    ("B", "B is incorrect.", 0, _C4), ("B", "A) 97 B) 102", 0, _C4), ("B", "B. 102 C. 107", 0, _C4), ("B", "Option B and C", 0, _C4),
 ]
 
 COUNT_STYLES = [
@@ -52,6 +54,8 @@ COUNT_STYLES = [
     (3, "After removing the red cube, 3 objects remain.", 1), (3, "The number of objects is 3.", 1),
     (0, "0 objects", 1), (0, "There are no objects.", 1), (0, "None", 1), (1, "There are no objects.", 0),
     (8, "There are 8 objects in the image: 3 cubes, 2 spheres, and 3 cylinders.", 1),
+    (5, "3 large objects and 2 small ones, so 5 in total", 1), (3, "3 objects (2 cubes and 1 sphere)", 1),
+    (3, "3 objects (cubes)", 1), (3, "3 objects (2 cubes and 2 spheres)", 0), (5, "5, so not 6", 0),
     (3, "3+", 0), (3, "~3", 0), (3, "3 (maybe 4)", 0), (3, "Approximately 3", 0), (3, "3 or more", 0),
     (3, "There are 3 or 4 objects: cubes and spheres.", 0), (3, "3 cubes: 1 red, 2 blue; plus 2 spheres", 0),
 ]
@@ -66,5 +70,6 @@ LABEL_STYLES = [
     ("english cocker spaniel", "cocker spaniel", 0), ("Egyptian Mau", "Mau", 0),
     ("Bentley Continental GT Coupe 2012", "Bentley Continental GT Coupe", 0),
     ("sunflower", "I think it's a sunflower, but it could be a daisy", 0), ("sunflower", "sunflower vs daisy", 0),
-    ("sunflower", "not sure, sunflower?", 0), ("sunflower", "sunflower & daisy", 0),
+    ("sunflower", "not sure, sunflower?", 0), ("sunflower", "sunflower-like flower", 0),
+    ("sunflower", "It looks like a sunflower.", 1), ("sunflower", "sunflower daisy", 0), ("sunflower", "sunflower & daisy", 0),
 ]
