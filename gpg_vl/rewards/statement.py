@@ -7,14 +7,17 @@ value in these, and must refuse what does not commit to one value: "either 40 or
 whole sentence to math-verify, which takes the LAST number it sees, so "either 40 or 140"
 scores for 140.
 
-How: number words become digits ("twenty-one" -> 21); a justification after the value
-is dropped ("80°, because ..." / "80° (since ...)" / "8 objects: 3 cubes, ..."), and so is
-an echo ("3 (three)"); "~3" and "3+" are hedges; "X ≈ 13.86" keeps the exact X
-("≈ 13.86" alone is refused); a hedge word or symbol refuses the answer; after "the
-answer is" / "answer:" / "so" / "therefore" only the rest is read; after the last "=" only the right-hand side (arithmetic that ends in the answer). The rest is split into tokens
-in one linear pass; runs of maths (numbers, LaTeX commands, single-letter variables,
-operators, with a trailing unit) are the candidate values. Exactly one candidate, or
-several that are the same text, is the stated value; none or several different is None.
+How, in order: number words become digits ("twenty-one" -> 21); "~3" and "3+" are
+hedges; a justification after the value is dropped ("80°, because ...", "80° (since
+...)"), and so is a breakdown whose numbers add up to it ("8 objects: 3 cubes, 2 spheres,
+3 cylinders") and an echo ("3 (three)"); "X ≈ 13.86" keeps the exact X ("≈ 13.86" alone
+is refused); a hedge word or symbol refuses the answer; after "the answer is" / "answer:"
+/ "so" / "therefore" only the rest is read; after the last "=" only the right-hand side,
+when the left is arithmetic or a name (`2 + 1 = 3`, `AB = 8\\sqrt{2}`, not `x^2 = 16`).
+The rest is split into tokens in one linear pass; runs of maths (numbers, LaTeX commands,
+single-letter variables, operators, with a trailing unit) are the candidate values.
+Exactly one candidate, or several that are the same text, is the stated value; none or
+several different ones give None.
 """
 
 from __future__ import annotations

@@ -14,10 +14,10 @@ from cases_geo import GEOMETRY3K, GEOQA
 from cases_more import (CHOICE_MORE, COUNT_MORE, GEOMETRY3K_MORE, GEOQA_MORE, LABELS_MORE,
                         MATHVISTA_MORE)
 from cases_other import CHOICE, COUNT, LABELS, MATHVISTA
-from cases_styles import CHOICE_STYLES, COUNT_STYLES, LABEL_STYLES, MATH_STYLES
+from cases_styles import CHOICE_STYLES, COUNT_STYLES, GEOQA_TEST_STYLE, LABEL_STYLES, MATH_STYLES
 
 CATEGORIES = {  # name -> (cases, record task)
-    "geoqa": (GEOQA + GEOQA_MORE + MATH_STYLES, "math"),
+    "geoqa": (GEOQA + GEOQA_MORE + MATH_STYLES + GEOQA_TEST_STYLE, "math"),
     "geometry3k": (GEOMETRY3K + GEOMETRY3K_MORE, "math"),
     "mathvista_free": (MATHVISTA + MATHVISTA_MORE, "math"),
     "choice (MathVista, CV-Bench, SAT)": (CHOICE + CHOICE_MORE + CHOICE_STYLES, "choice"),
