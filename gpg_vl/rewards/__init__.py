@@ -11,7 +11,8 @@ Built-in rules (one signature, see registry.py): format, format_boxed, iou, giou
 in [0, 2]), iou_hit, detection, answer_match, count. Building blocks the eval package
 reuses: boxes.py (parse_box, to_original_pixels, clean_box, box_iou, box_giou) and
 answers.py (extract_answer, normalize_label, label_match, choice_letter, parse_number,
-parse_count, math_equal, normalize_math). What answer_match accepts: docs/rewards.md. Try rules on examples with `python -m gpg_vl.rewards check`.
+parse_count, math_equal, normalize_math). What answer_match accepts: docs/rewards.md.
+Try rules on examples with `python -m gpg_vl.rewards check`.
 """
 
 from . import answer_rules, box_rules, format_rules  # noqa: F401  (register the built-ins)
