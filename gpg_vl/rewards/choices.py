@@ -29,7 +29,7 @@ _MARKUP = re.compile(r"\*\*|__|`|\$|\\text\{|\\textbf\{|\\mathrm\{|\\boxed\{|[{}
 _LEAD = re.compile(r"^\s*(?:(?:the\s+)?(?:final\s+|correct\s+)?(?:answer|option|choice)\s*(?:is)?\s*[:：]?\s*)",
                    re.IGNORECASE)
 _OPENING = re.compile(r"\s*(?:\(([A-Za-z])\)|\[([A-Za-z])\]|([A-Za-z]))(?![A-Za-z0-9])")
-_LIST_NEXT = re.compile(r"\s*(?:,|/|&|\bor\b|\band\b|\bvs\.?)\s*\(?[A-Z]\)?(?![A-Za-z])")
+_LIST_NEXT = re.compile(r"\s*(?:,|/|&|\bor\b|\band\b|\bvs\.?|\n)\s*\(?[A-Z]\)?(?![A-Za-z])")
 _COPULA = re.compile(r"\s+(?:is\s+(?:the\s+)?(?:correct|right|answer|best|true)|seems|would|should|"
                      r"must|appears|looks|because|since|as|which|fits|matches|corresponds)\b")
 _ANSWER_PHRASE = re.compile(r"(?i:(?:\banswer|答案|选项|选择|选)(?:\s*(?:is|would be|should be|must be|=|是|为))?)"
@@ -120,7 +120,9 @@ def _mentioned(s: str, opening: str | None, negated: set[str]) -> set[str]:
         letters = _phrase_letters(s, _PHRASE) | set(_PAREN.findall(s)) | set(_IS_RIGHT.findall(s))
         letters -= negated
     if not letters and len(s) <= MAX_SHORT_CHARS and not _UNSURE.search(s):
-        letters = set(_FINAL.findall(s)) - negated
+        final = set(_FINAL.findall(s)) - negated
+        if final and set(_LETTERS.findall(s)) - {"I"} == final:  # not "A B C D"
+            letters = final
     return letters
 
 

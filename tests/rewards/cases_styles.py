@@ -10,7 +10,7 @@ MATH_STYLES = [
     ("8√{3}", "8 sqrt 3", 1), ("8√{3}", r"8\sqrt{3}.", 1), ("8√{3}", r"The answer is $\boxed{8\sqrt{3}}$", 1),
     ("8√{3}", "AB的长为8√3", 1), ("8√{3}", r"BC = 8\sqrt{3}\text{ cm}", 1), ("8√{3}", r"$AB = 8\sqrt{3}$", 1),
     ("8√{3}", r"\frac{24}{\sqrt{3}}", 1), ("8√{3}", r"\frac{16\sqrt{3}}{2}", 1), ("8√{3}", r"8\sqrt{3}\ \text{units}", 1),
-    ("8√{3}", "13.8564", 0), ("8√{3}", r"\frac{8}{\sqrt{3}}", 0), ("8√{3}", r"8\sqrt{3}, or 8", 0),
+    ("8√{3}", "13.8564", 0), ("8√{3}", r"8\sqrt{3} 8\sqrt{2}", 0), ("8√{3}", "1 2 3 4 5 6 7 8", 0), ("8√{3}", r"\frac{8}{\sqrt{3}}", 0), ("8√{3}", r"8\sqrt{3}, or 8", 0),
     ("140°", "∠BOC = 140 degrees", 1), ("140°", r"140\degree", 1), ("140°", "140 °", 1),
     ("140°", "angle AOB is 140°.", 1), ("140°", r"m\angle AOB = 140^\circ", 1), ("140°", "140°。", 1),
     ("140°", "140° or 40°", 0), ("140°", "~140°", 0), ("140°", "140 radians", 0),
@@ -44,7 +44,8 @@ CHOICE_STYLES = [
     ("B", "A/B", 0, _C4), ("B", "(A), (B)", 0, _C4), ("B", "The answer is not A or B", 0, _C4),
     ("B", "B? or C", 0, _C4), ("B", "I think A, but B is possible", 0, _C4), ("B", "B, C, D", 0, _C4),
     ("B", "The answer is B, C", 0, _C4), ("B", "neither A nor B", 0, _C4), ("B", "B is wrong, so A", 0, _C4),
-    ("B", "B is incorrect.", 0, _C4), ("B", "A) 97 B) 102", 0, _C4), ("B", "B. 102 C. 107", 0, _C4), ("B", "Option B and C", 0, _C4),
+    ("B", "B is incorrect.", 0, _C4), ("B", "A B C D", 0, _C4), ("B", "A\nB\nC\nD", 0, _C4), ("B", "ABCD", 0, _C4),
+    ("B", "(A)(B)(C)(D)", 0, _C4), ("B", "B B B", 1, _C4), ("B", "I think B.", 1, _C4), ("B", "A) 97 B) 102", 0, _C4), ("B", "B. 102 C. 107", 0, _C4), ("B", "Option B and C", 0, _C4),
 ]
 
 COUNT_STYLES = [
@@ -56,6 +57,7 @@ COUNT_STYLES = [
     (8, "There are 8 objects in the image: 3 cubes, 2 spheres, and 3 cylinders.", 1),
     (5, "3 large objects and 2 small ones, so 5 in total", 1), (3, "3 objects (2 cubes and 1 sphere)", 1),
     (3, "3 objects (cubes)", 1), (3, "3 objects (2 cubes and 2 spheres)", 0), (5, "5, so not 6", 0),
+    (3, "0 1 2 3 4 5", 0), (3, "3 3 3", 1), (3, "3 4", 0),
     (3, "3+", 0), (3, "~3", 0), (3, "3 (maybe 4)", 0), (3, "Approximately 3", 0), (3, "3 or more", 0),
     (3, "There are 3 or 4 objects: cubes and spheres.", 0), (3, "3 cubes: 1 red, 2 blue; plus 2 spheres", 0),
 ]
@@ -70,7 +72,8 @@ LABEL_STYLES = [
     ("english cocker spaniel", "cocker spaniel", 0), ("Egyptian Mau", "Mau", 0),
     ("Bentley Continental GT Coupe 2012", "Bentley Continental GT Coupe", 0),
     ("sunflower", "I think it's a sunflower, but it could be a daisy", 0), ("sunflower", "sunflower vs daisy", 0),
-    ("sunflower", "not sure, sunflower?", 0), ("sunflower", "sunflower-like flower", 0),
+    ("sunflower", "not sure, sunflower?", 0), ("sunflower", "sunflower rose tulip daisy", 0),
+    ("sunflower", "a b c sunflower", 0), ("sunflower", "sunflower-like flower", 0),
     ("sunflower", "It looks like a sunflower.", 1), ("sunflower", "sunflower daisy", 0), ("sunflower", "sunflower & daisy", 0),
 ]
 
