@@ -160,7 +160,12 @@ def _adds_up(head: str, breakdown: str) -> bool:
 
 def hedged(text: str) -> bool:
     """Whether `text` hedges or approximates anywhere ("or", "about", "~3", "3+", "?")."""
-    s = _MARKUP.sub(" ", text[-MAX_STATEMENT_CHARS:])
+    return _hedged(text[-MAX_STATEMENT_CHARS:])
+
+
+@lru_cache(maxsize=8192)
+def _hedged(text: str) -> bool:
+    s = _MARKUP.sub(" ", text)
     return bool(_ROUGH.search(s) or _HEDGE.search(rewrite_notation(s)))
 
 
