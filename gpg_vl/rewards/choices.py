@@ -5,7 +5,9 @@ Models answer a choice question as `B`, `(B)`, `B. 102`, `**B**`, `B\\n\\nBecaus
 option's text ("102"). All of these commit to B. What does not commit scores 0: hedges
 and lists (`A or D`, `A, B, C, D`, `(A) (B)`), negations (`not B`, `B is wrong`), a letter
 whose attached text is another option's (`B. 97` when 97 is A), and letters beyond the
-choices (`E` of four).
+choices (`E` of four). An answer with no letter may name an option by its text: exactly,
+by the one value it states ("There are 2 chairs." for option "2"), or in a sentence that
+names that option and nothing else ("The lamp is on the left." for "left").
 
 Where letters are looked for, so that the points A, B, C of a geometry explanation never
 count, strongest evidence first (the first tier that finds a letter decides): the opening
@@ -23,7 +25,9 @@ import string
 from functools import lru_cache
 
 from .guard import MAX_ANSWER_CHARS
-from .labels import normalize_label
+from .labels import label_match, normalize_label
+from .notation import normalize_math
+from .statement import stated_answer
 
 _MARKUP = re.compile(r"\*\*|__|`|\$|\\text\{|\\textbf\{|\\mathrm\{|\\boxed\{|[{}]|^#+\s*")
 _LEAD = re.compile(r"^\s*(?:(?:the\s+)?(?:final\s+|correct\s+)?(?:answer|option|choice)\s*(?:is)?\s*[:：]?\s*)",
@@ -126,6 +130,23 @@ def _mentioned(s: str, opening: str | None, negated: set[str]) -> set[str]:
     return letters
 
 
+def _by_option_text(s: str, choices: list[str], valid: str) -> set[str]:
+    """Letters of the options the answer names by their text: equal text, else the one
+    value it states ("There are 2 chairs." for option "2"), else a sentence naming one
+    option strictly ("The lamp is on the left." for "left"; labels.label_match)."""
+    norm = _norm(s)
+    letters = {valid[k] for k, c in enumerate(choices) if _norm(c) == norm}
+    if letters:
+        return letters
+    stated = stated_answer(s)
+    if stated is not None:
+        value = normalize_math(stated)
+        letters = {valid[k] for k, c in enumerate(choices) if normalize_math(c) == value}
+        if letters:
+            return letters
+    return {valid[k] for k, c in enumerate(choices) if c.strip() and label_match(s, c)}
+
+
 def choice_letter(text: str, choices: list[str] | None = None) -> str | None:
     """The option letter `text` commits to, or None (see module docstring)."""
     if not isinstance(text, str):
@@ -138,6 +159,5 @@ def choice_letter(text: str, choices: list[str] | None = None) -> str | None:
     negated = {letter for m in _NEGATED.finditer(s) for letter in _LETTERS.findall(m.group(0))}
     letters = _mentioned(s, opening, negated)
     if not letters and choices:
-        norm = _norm(s)
-        letters = {valid[k] for k, c in enumerate(choices) if _norm(c) == norm}
+        letters = _by_option_text(s, choices, valid)
     return letters.pop() if len(letters) == 1 and next(iter(letters)) in valid else None

@@ -39,7 +39,7 @@ call called named known as my final answer label class category type kind sort v
 breed model make version family genus image picture photo photograph shown shows show depicted
 depicts pictured displayed displays visible identified identify identification most likely
 probably clearly definitely specifically particular flower plant bird dog cat pet animal aircraft
-airplane plane airliner jet car vehicle automobile object item thing one shape color colour""".split())
+airplane plane airliner jet car vehicle automobile object item thing one shape color colour side""".split())
 _LIKE = re.compile(r"-like\b|\blike\s+(?:a|an)?\s*\w+\s+but\b", re.IGNORECASE)
 """'sunflower-like': resembling the label is not being it."""
 _SEPARATORS = re.compile(r"[,;/|]|\s&\s")

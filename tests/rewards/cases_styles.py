@@ -45,7 +45,11 @@ CHOICE_STYLES = [
     ("B", "B? or C", 0, _C4), ("B", "I think A, but B is possible", 0, _C4), ("B", "B, C, D", 0, _C4),
     ("B", "The answer is B, C", 0, _C4), ("B", "neither A nor B", 0, _C4), ("B", "B is wrong, so A", 0, _C4),
     ("B", "B is incorrect.", 0, _C4), ("B", "A B C D", 0, _C4), ("B", "A\nB\nC\nD", 0, _C4), ("B", "ABCD", 0, _C4),
-    ("B", "(A)(B)(C)(D)", 0, _C4), ("B", "B B B", 1, _C4), ("B", "I think B.", 1, _C4), ("B", "A) 97 B) 102", 0, _C4), ("B", "B. 102 C. 107", 0, _C4), ("B", "Option B and C", 0, _C4),
+    ("B", "(A)(B)(C)(D)", 0, _C4), ("(C)", "There are 2 chairs.", 1, ["0", "1", "2", "3"]),
+    ("(C)", "two", 1, ["0", "1", "2", "3"]), ("(C)", "2 or 3", 0, ["0", "1", "2", "3"]),
+    ("(C)", "There are 3 chairs.", 0, ["0", "1", "2", "3"]), ("(B)", "It is on the right side.", 1, ["left", "right"]),
+    ("(B)", "left or right", 0, ["left", "right"]), ("(B)", "right, not left", 0, ["left", "right"]),
+    ("B", "The table is closer.", 1, ["The chair is closer", "The table is closer"]), ("B", "B B B", 1, _C4), ("B", "I think B.", 1, _C4), ("B", "A) 97 B) 102", 0, _C4), ("B", "B. 102 C. 107", 0, _C4), ("B", "Option B and C", 0, _C4),
 ]
 
 COUNT_STYLES = [
