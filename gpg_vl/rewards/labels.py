@@ -5,7 +5,8 @@
 `sunflowers`, `The flower is a sunflower.`, `This is an Abyssinian cat.`, and the gold's
 words in another order (`2012 Audi S4 Sedan` for `Audi S4 Sedan 2012`). It is false
 for a fragment of the gold (`primrose` for `pink primrose`), a longer different label
-(`Boeing 737-200` for `737-200`: an extra word that is not filler), two labels
+(`Irish setter` for `setter`: an extra word that is not filler; a maker before a model,
+`Boeing 737-200` for `737-200`, is filler), two labels
 (`sunflower or daisy`, `sunflower, rose`), negations (`not a sunflower`) and empty answers.
 
 How: both sides become word tokens (lower case, `_` as space, a plural `s`/`es`/`ies`
@@ -64,6 +65,14 @@ def _singular(word: str) -> str:
 
 
 _FILLER = {_singular(w) for w in _FILLER_WORDS}  # compared with singular tokens
+_MAKERS = {_singular(w) for w in """boeing airbus mcdonnell douglas bombardier embraer cessna beechcraft
+dassault fokker lockheed gulfstream saab tupolev ilyushin antonov atr havilland canadair piper
+yakovlev eurofighter panavia acura audi bmw bentley buick cadillac chevrolet chrysler dodge ferrari
+fiat ford gmc honda hyundai infiniti jaguar jeep kia lamborghini land rover lexus lincoln maserati
+mazda mercedes-benz mercedes mini mitsubishi nissan porsche rolls-royce suzuki tesla toyota
+volkswagen volvo""".split()}
+"""Makers named before a model (`Boeing 737-200` for `737-200`): filler only when the gold
+names no maker itself, so `BMW S4 Sedan 2012` never passes for `Audi S4 Sedan 2012`."""
 
 
 _WORD_HYPHEN = re.compile(r"(?<=[a-z])-(?=[a-z])")
@@ -97,7 +106,8 @@ def _names_only(pred: str, gold: str) -> bool:
     if any(w in _REFUSE for w in words) or _LIKE.search(pred):
         return False
     rest = _occurs(gold_words, words)
-    if rest is not None and all(words[i] in _FILLER for i in rest):
+    makers = set() if _MAKERS & set(gold_words) else _MAKERS
+    if rest is not None and all(words[i] in _FILLER or words[i] in makers for i in rest):
         return True
     # the same words in another order: "2012 Audi S4 Sedan" for "Audi S4 Sedan 2012"
     content = sorted(w for w in gold_words if w not in _FILLER)

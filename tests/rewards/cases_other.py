@@ -83,7 +83,7 @@ LABELS = [
     ("pink primrose", "pink primrose / hibiscus", 0),
     ("737-200", "737-200", 1), ("737-200", "The aircraft is a 737-200.", 1), ("737-200", " 737-200 . ", 1),
     ("737-200", "737-300", 0), ("737-200", "737", 0), ("737-200", "737-200 or 737-300", 0),
-    ("737-200", "737_200", 0), ("737-200", "Boeing 737-200 and Airbus A320", 0),
+    ("737-200", "737_200", 0), ("737-200", "Boeing 737-200", 1), ("737-200", "Boeing 737-200 and Airbus A320", 0),
     ("Abyssinian", "Abyssinian", 1), ("Abyssinian", "abyssinian", 1), ("Abyssinian", "an Abyssinian", 1),
     ("Abyssinian", "This is an Abyssinian cat.", 1), ("Abyssinian", "The breed of the pet is Abyssinian.", 1),
     ("Abyssinian", "Bengal", 0), ("Abyssinian", "Abyssinian or Bengal", 0), ("Abyssinian", "cat", 0),
