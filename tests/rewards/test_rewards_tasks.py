@@ -63,3 +63,13 @@ def test_bad_config_fails_naming_the_task(by_task, message):
 def test_unparsed_gold_counter_is_shared_with_the_rule():
     from gpg_vl.rewards import get_reward
     assert get_reward("answer_match").counters is UNPARSED_GOLD
+
+
+def test_stack_logs_the_unparsed_gold_fraction():
+    from gpg_vl.rewards import RewardStack
+    stack = RewardStack.from_config({"answer_match": 1.0})
+    records = [rec("math", "AC=BC"), rec("math", "8√{3}"), rec("math", "6cm或8cm"), rec("math", "3")]
+    scores = stack(["<answer>AC=BC</answer>", "<answer>8</answer>", "<answer>6cm</answer>", "<answer>3</answer>"],
+                   records, RewardContext())
+    assert scores["answer_match"] == [1.0, 0.0, 0.0, 1.0]      # text match only; never a prefix
+    assert stack.metrics(scores)["reward/answer_match_unparsed_gold"] == 0.5
