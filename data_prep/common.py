@@ -175,10 +175,11 @@ class Summary:
         elif n == MAX_MESSAGES_PER_REASON + 1:
             print(f"skip: further '{err.reason}' rows are only counted", file=sys.stderr)
 
-    def report(self, dest: Path, images: ImageStore) -> str:
+    def report(self, dest: Path, images: ImageStore, notes: Counter | None = None) -> str:
         lines = [f"wrote {self.written} records to {dest} ({images.new_files} new images in {images.root})",
                  f"skipped {sum(self.skipped.values())} records"]
         lines += [f"  {reason}: {n}" for reason, n in sorted(self.skipped.items())]
+        lines += [f"note: {what}: {n}" for what, n in sorted((notes or {}).items())]
         return "\n".join(lines)
 
 
@@ -190,6 +191,8 @@ class Context:
     split: str
     images: ImageStore
     args: argparse.Namespace
+    notes: Counter = field(default_factory=Counter)
+    """Counts a converter reports after the summary (e.g. golds that do not parse as maths)."""
 
     def record(self, rid: str, task: str, images: StoredImage | list[StoredImage], problem: str, answer: Any,
                choices: list[str] | None = None, /, **meta: Any) -> Record:
@@ -240,7 +243,7 @@ def run(rows: Iterable[Row], to_records: ToRecords, args: argparse.Namespace, *,
         print(f"error: {e}", file=sys.stderr)
         return 2
     os.replace(tmp, dest)
-    print(summary.report(dest, ctx.images))
+    print(summary.report(dest, ctx.images, ctx.notes))
     return 0
 
 

@@ -11,7 +11,10 @@ import re
 import string
 from typing import Any, Sequence
 
-from data_prep.common import Skip
+from data_prep.common import Context, Skip
+from gpg_vl.rewards.answers import gold_parses
+
+UNPARSED_GOLD = "golds that are not whole maths after normalising (scored as normalised text)"
 
 # The VLM-R1 REC wording, so records from lmms-lab parquet and VLM-R1 JSON read the same.
 REC_TEMPLATE = "Please provide the bounding box coordinate of the region this sentence describes: {expr}."
@@ -46,6 +49,14 @@ def answer_text(solution: Any) -> str:
     text = require_text(solution, "solution")
     m = _ANSWER_TAG.search(text)
     return require_text(m.group(1) if m else text, "solution")
+
+
+def math_gold(answer: str, ctx: Context) -> str:
+    """The gold as published; counted in the summary when the reward cannot parse it whole
+    (it is then compared as normalised text, never by a prefix: gpg_vl.rewards.mathequal)."""
+    if not gold_parses(answer):
+        ctx.notes[UNPARSED_GOLD] += 1
+    return answer
 
 
 def question_part(problem: Any) -> str:

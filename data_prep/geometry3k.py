@@ -4,7 +4,8 @@
 
 Source row: `images` (list of embedded images, one in practice), `problem` starting with
 "<image>" (dropped), `answer` (bare loose LaTeX: "3", "2 \\sqrt { 221 }"), `id`, `choices`,
-`ground_truth`. The answer is taken from `answer` as is; meta.image_size is the first
+`ground_truth`. The answer is taken from `answer` as is (the summary counts those that do
+not parse whole as maths); meta.image_size is the first
 image's [w, h]; the source `id` is kept as meta.source_id.
 """
 
@@ -22,7 +23,7 @@ def to_record(row: dict, rid: str, ctx: common.Context) -> Record:
     images = [ctx.images.add_embedded(v) for v in row.get("images") or []]
     if not images:
         raise common.Skip("missing image", "empty `images` list")
-    return ctx.record(rid, "math", images, problem, answer, source_id=row.get("id"))
+    return ctx.record(rid, "math", images, problem, fields.math_gold(answer, ctx), source_id=row.get("id"))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -7,7 +7,8 @@ Train (GEOQA_R1V_Train_8K, parquet or save_to_disk): `image` (embedded), `proble
 `solution` (with or without <answer> tags; tags are stripped).
 Test (JSONL, 754 lines): {"image_path": "./Geo170K/images/test/0.png" (relative to
 --image-root), "question", "ground_truth": "140°"}; images are copied into DIR/images/.
-The answer text is kept as published ("140°"): the math reward normalises units.
+The answer text is kept as published ("140°", "8√{3}", "16π平方米"): the math reward
+normalises notation and units; the summary counts golds that still do not parse whole.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ def to_record(row: dict, rid: str, ctx: common.Context) -> Record:
         answer = fields.answer_text(row.get("solution"))
         problem = fields.question_part(row.get("problem"))
         image = ctx.images.add_embedded(row.get("image"))
-    return ctx.record(rid, "math", image, problem, answer)
+    return ctx.record(rid, "math", image, problem, fields.math_gold(answer, ctx))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -15,14 +15,20 @@ record:
 | any other task                      | number answers as "math", the rest as labels          |
 
 When a record has choices but its gold answer is no option, the task row applies.
+
+A math gold that is not whole math after normalising (`mathequal.gold_parses`) is
+compared as normalised text only, never by a prefix math-verify happens to read; each
+such comparison is counted in `answer_match.counters["unparsed_gold"]`, which the stack
+logs as `reward/answer_match_unparsed_gold` (the fraction of the batch).
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any, Callable
 
-from .answers import (check_extract_mode, choice_letter, extract_answer, label_match,
-                      math_equal, parse_count)
+from .answers import (check_extract_mode, choice_letter, extract_answer, gold_parses,
+                      label_match, math_equal, parse_count)
 from .context import RewardContext
 from .registry import register_reward
 
@@ -34,7 +40,13 @@ def _precision(record: Any) -> int | None:
     return int(value) if isinstance(value, (int, float)) and 0 <= value <= 12 else None
 
 
+UNPARSED_GOLD = Counter()
+"""Events the stack logs for answer_match (see module docstring); attached to the rule."""
+
+
 def _match_math(pred: str, record: Any, opts: dict) -> bool:
+    if not gold_parses(str(record.answer)):
+        UNPARSED_GOLD["unparsed_gold"] += 1
     return math_equal(pred, record.answer, opts["rel_tol"], _precision(record))
 
 
@@ -92,6 +104,9 @@ def answer_match(completions: list[str], samples: list[Any], ctx: RewardContext,
     opts = {"mode": mode, "synonyms": synonyms, "rel_tol": float(rel_tol)}
     return [float(_match(extract_answer(text, extract), record, opts))
             for text, record in zip(completions, samples)]
+
+
+answer_match.counters = UNPARSED_GOLD
 
 
 @register_reward("count")

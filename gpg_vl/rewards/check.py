@@ -4,12 +4,18 @@
     python -m gpg_vl.rewards check --reward answer_match --arg answer_match.extract=first_word ...
     python -m gpg_vl.rewards list
 
-Each input line is one JSON object:
+Each input line is one JSON object, e.g.
 
-    {"completion": "<think>...</think><answer>[10, 20, 200, 300]</answer>",
-     "record": {<a record: id, task, images, problem, answer, ...>},
-     "model_family": "qwen2_5_vl",          # optional, default "generic"
-     "input_size": [w, h]}                   # optional: the size the model saw
+    {"completion": "<answer>8\\sqrt{3}</answer>", "record": {"id": "q1", "task": "math", "problem": "Find AB.", "answer": "8√{3}"}}
+
+with the keys
+
+    "completion"    the model's text (required)
+    "record"        a record: id, task, problem, answer (required); choices, meta, images
+                    (optional: only rules that use image sizes need an image or
+                    meta.image_size, e.g. iou with model_family qwen2_5_vl)
+    "model_family"  optional, default "generic"
+    "input_size"    optional [w, h]: the size the model saw
 
 The original image size comes from record.meta["image_size"], else from the first image
 file (relative paths are taken from the input file's folder), else is unknown. Output:
@@ -36,7 +42,24 @@ from .stack import RewardStack
 
 
 class CheckInputError(ValueError):
-    """A malformed input line; the message starts with 'file:line:'."""
+    """A malformed input line; the message starts with 'file:line:' and ends with the
+    keys a line may have."""
+
+
+EXPECTED = ('expected one JSON object per line: {"completion": str, "record": {"id", "task", '
+            '"problem", "answer", optional "choices", "meta", "images"}, optional "model_family", '
+            '"input_size": [w, h]}')
+_NO_IMAGE = "<no image>"
+"""Stands in for `images` while the record is validated; removed again afterwards."""
+
+
+def _record(obj: Any, where: str) -> Any:
+    """A Record from the line's "record"; `images` may be left out (text rules need none)."""
+    if isinstance(obj, dict) and not obj.get("images"):
+        record = record_from_dict({**obj, "images": [_NO_IMAGE]}, where)
+        record.images = []
+        return record
+    return record_from_dict(obj, where)
 
 
 def _image_size(record: Any, root: Path) -> tuple[int, int] | None:
@@ -73,7 +96,7 @@ def _example(obj: Any, where: str, root: Path) -> tuple[str, Any, RewardContext]
     if "record" not in obj:
         raise CheckInputError(f"{where}: missing 'record'")
     try:
-        record = record_from_dict(obj["record"], where)
+        record = _record(obj["record"], where)
         original = None if record.meta.get("image_size") else _image_size(record, root)
         input_size = _size(obj.get("input_size"), where, "input_size")
         ctx = RewardContext(original_sizes=[[original] if original else []],
@@ -94,9 +117,12 @@ def read_examples(path: Path) -> Iterator[tuple[int, str, Any, RewardContext]]:
             where = f"{path}:{lineno}"
             try:
                 obj = json.loads(line)
+                example = _example(obj, where, path.parent)
             except json.JSONDecodeError as exc:
-                raise CheckInputError(f"{where}: invalid JSON: {exc}") from exc
-            yield (lineno, *_example(obj, where, path.parent))
+                raise CheckInputError(f"{where}: invalid JSON: {exc}; {EXPECTED}") from exc
+            except CheckInputError as exc:
+                raise CheckInputError(f"{exc}; {EXPECTED}") from exc
+            yield (lineno, *example)
 
 
 def parse_args_option(items: list[str]) -> dict[str, dict[str, Any]]:

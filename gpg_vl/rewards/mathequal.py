@@ -1,17 +1,28 @@
 """Math answer equivalence: numbers first, then normalised text, then math-verify.
 
-`math_equal(pred, gold)` tries, cheapest first:
+Both sides go through `notation.normalize_math` first (unicode radicals, units, degree
+signs, separators), and the answer through `statement.stated_answer` (the one value a
+sentence states; hedges refuse). `math_equal(pred, gold)` then tries, cheapest first:
 
 1. both sides are plain numbers (`parse_number`): compare with tolerance;
-2. both sides are equal after removing spacing, `$`, `\\left`/`\\right`, degree marks;
-3. math-verify (sympy) symbolic equivalence, e.g. `2 \\sqrt { 221 }` vs `\\sqrt{884}`.
+2. both sides are equal as normalised text without spacing;
+3. both sides are constants (evaluate.constant_value: numbers, radicals, pi, fractions):
+   compare their floats to within EXPRESSION_REL_TOL; microseconds, no sympy;
+4. math-verify (sympy) symbolic equivalence, e.g. `x^2 - 1` vs `(x-1)(x+1)`, but
+   only when BOTH sides are whole math (`notation.is_whole_math`). math-verify reads what
+   it can and drops the rest (`8√{3}` -> 8, "either 40 or 140" -> 140), so text it would
+   read only in part is compared by step 2 alone; `gold_parses(gold)` tells which golds
+   are in that case (the rule counts them; the GeoQA / Geometry3K converters report them).
 
-Step 3 is the only one whose time is not bounded by input length, so it is fenced:
+Units never change the value compared, but two different known units do (`5 mm` for a
+gold `5cm` is wrong; `5` or `5 厘米` is right): see units.py.
+
+Step 4 is the only one whose time is not bounded by input length, so it is fenced:
 - `sympy_safe` refuses input sympy could turn into one huge C-level computation that no
   timeout can interrupt (power towers `9**9**9**9`, `10^{10^{10}}`, big exponents,
   factorials of big numbers), and anything longer than MAX_SYMPY_CHARS;
 - math-verify's own timeouts are off (they use whole-second `signal.alarm`, which fails
-  outside the main thread); instead all of step 3 runs under `guard.deadline`, which
+  outside the main thread); instead all of step 4 runs under `guard.deadline`, which
   works in any thread (see guard.py). On timeout the answer is simply not equal.
 Parsed expressions are cached (gold answers repeat every epoch, and a group's G
 completions often repeat).
@@ -25,11 +36,17 @@ from functools import lru_cache
 from typing import Any
 
 from .guard import DeadlineExceeded, deadline
-from .numbers import numbers_equal, parse_number, strip_decorations
+from .evaluate import constant_value
+from .notation import canonical_math, is_whole_math, normalize_math, units_conflict
+from .numbers import numbers_equal, parse_number
+from .statement import hedged, stated_answer
 
 MAX_SYMPY_CHARS = 200
 MATH_TIMEOUT_S = 0.3
 """Budget for step 3 per call; with the caps above the slowest call stays under 0.5 s."""
+EXPRESSION_REL_TOL = 1e-9
+"""Constants (`8\\sqrt{3}` vs `\\sqrt{192}`) are equal to within float rounding; a rounded
+decimal (`13.86`, `13.8564`) is not the exact value it approximates."""
 MAX_EXPONENT_PRODUCT = 10_000
 MAX_NESTING = 8
 
@@ -37,13 +54,6 @@ _POWER = re.compile(r"\^|\*\*|\\?exp\b")
 _LITERAL = re.compile(r"\d+(?:\.\d*)?(?:[eE][-+]?\d+)?", re.ASCII)
 _FAST_GROWTH = re.compile(r"!|binom|choose|gamma|factorial|fib", re.IGNORECASE)
 _OPERAND = re.compile(r"\\[a-zA-Z]+|[-+]?[0-9.]+(?:[eE][-+]?\d+)?|.", re.S)
-_SPACE = re.compile(r"\s+")
-
-
-def canonical_math(text: str) -> str:
-    """Text without spacing and presentation-only markup, for exact comparison."""
-    text = _SPACE.sub("", strip_decorations(text))
-    return text.replace("\\dfrac", "\\frac").replace("\\tfrac", "\\frac")
 
 
 def _group_end(s: str, start: int) -> int:
@@ -120,33 +130,16 @@ def _math_verify() -> tuple[Any, Any]:
 
     for name in ("math_verify.parser", "math_verify.grader"):
         logging.getLogger(name).addFilter(_QuietTimeoutWarning())
-    verify(parse("$\\frac{1}{2}$", parsing_timeout=None), parse("$0.5$", parsing_timeout=None),
-           timeout_seconds=None)
+    for a, b in (("\\frac{1}{2}", "0.5"), ("\\sqrt{3}+1", "(1+\\sqrt{3})"), ("x^2-1", "(x-1)(x+1)")):
+        verify(parse(f"${a}$", parsing_timeout=None), parse(f"${b}$", parsing_timeout=None),
+               timeout_seconds=None)  # sympy imports parts lazily: pay that here, not under a deadline
     return parse, verify
-
-
-_COMMAND = re.compile(r"\\[a-zA-Z]+")
-_WORD = re.compile(r"[a-zA-Z]{4,}")
-_FUNCTION_WORDS = {"sqrt", "sinh", "cosh", "tanh", "arcsin", "arccos", "arctan", "infty",
-                   "frac", "log", "ln", "exp", "cdot", "times"}
-
-
-def _as_latex(text: str) -> str:
-    """math-verify only reads LaTeX between delimiters: a bare expression gets `$...$`.
-
-    Text with words in it ("x = 5 square units", "so the answer is 5") goes in as it is,
-    and math-verify extracts what it can from the prose.
-    """
-    if "$" in text or "\\boxed" in text or "\\(" in text or "\\[" in text:
-        return text
-    words = set(_WORD.findall(_COMMAND.sub(" ", text))) - _FUNCTION_WORDS
-    return text if words else f"${text}$"
 
 
 @lru_cache(maxsize=8192)
 def _parsed(text: str) -> tuple[Any, ...]:
     parse, _ = _math_verify()
-    return tuple(parse(_as_latex(text), parsing_timeout=None))
+    return tuple(parse(f"${text}$", parsing_timeout=None))
 
 
 def symbolic_equal(pred: str, gold: str, timeout_s: float = MATH_TIMEOUT_S) -> bool:
@@ -171,16 +164,36 @@ def _symbolic_equal_cached(pred: str, gold: str, timeout_s: float) -> bool:
         return False
 
 
+@lru_cache(maxsize=4096)
+def gold_parses(gold: str) -> bool:
+    """Whether a gold answer, normalised, is whole math that math-verify reads in full (or
+    a plain number). False: it is compared as normalised text only."""
+    norm = normalize_math(str(gold))
+    return parse_number(norm) is not None or is_whole_math(norm)
+
+
 def math_equal(pred: str, gold: Any, rel_tol: float = 1e-6, precision: int | None = None,
                timeout_s: float = MATH_TIMEOUT_S) -> bool:
     """Whether answer `pred` equals `gold` (a number or loose LaTeX); see module docstring."""
-    gold_text = str(gold).strip()
-    pred = pred.strip()
-    if not pred or not gold_text:
+    gold_raw = str(gold).strip()
+    gold_text = normalize_math(gold_raw)
+    if not isinstance(pred, str) or not pred.strip() or not gold_text:
         return False
-    a, b = parse_number(pred), parse_number(gold_text)
+    if canonical_math(pred) == canonical_math(gold_text) and not units_conflict(pred, gold_raw) \
+            and not hedged(pred):
+        return True
+    stated = stated_answer(pred, split_equals="=" not in gold_text)
+    if stated is None or units_conflict(stated, gold_raw):
+        return False
+    pred_text = normalize_math(stated)
+    a, b = parse_number(pred_text), parse_number(gold_text)
     if a is not None and b is not None:
         return numbers_equal(a, b, rel_tol, precision)
-    if canonical_math(pred) == canonical_math(gold_text):
+    if canonical_math(pred_text) == canonical_math(gold_text):
         return True
-    return symbolic_equal(pred, gold_text, timeout_s)
+    if not (is_whole_math(pred_text) and is_whole_math(gold_text)):
+        return False
+    va, vb = constant_value(pred_text), constant_value(gold_text)
+    if va is not None and vb is not None:  # constants: floats decide, exactly enough
+        return numbers_equal(va, vb, min(rel_tol, EXPRESSION_REL_TOL), precision)
+    return symbolic_equal(pred_text, gold_text, timeout_s)

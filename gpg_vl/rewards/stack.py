@@ -10,6 +10,10 @@ the contract "a reward never raises on model output": a rule that raises, return
 wrong number of scores, or returns NaN/inf/non-numbers gives 0.0 for the affected items,
 and each such item is counted in `error_counts[name]`. When a whole-batch call fails, the
 items are re-scored one at a time so that one bad completion costs only its own score.
+
+A rule may count events of its own in a `counters` attribute (a Counter on the function,
+e.g. answer_match's "unparsed_gold"); the stack logs each as `reward/<name>_<event>`, the
+fraction of the last batch in which it happened.
 """
 
 from __future__ import annotations
@@ -54,6 +58,8 @@ class RewardStack:
         self._rules = rules
         self.names: list[str] = [r.name for r in rules]
         self.error_counts: dict[str, int] = {r.name: 0 for r in rules}
+        self.last_events: dict[str, float] = {}
+        """`reward/<rule>_<event>` -> fraction of the last batch (module docstring)."""
 
     @classmethod
     def from_config(cls, weights: dict[str, float],
@@ -84,7 +90,17 @@ class RewardStack:
         """{rule name: [score per completion]} in `names` order. Never raises on text."""
         if len(completions) != len(samples):
             raise ValueError(f"{len(completions)} completions but {len(samples)} samples")
-        return {rule.name: self._score(rule, completions, samples, ctx) for rule in self._rules}
+        self.last_events = {}
+        out = {}
+        for rule in self._rules:
+            counters = getattr(rule.fn, "counters", None)
+            before = dict(counters) if isinstance(counters, dict) else None
+            out[rule.name] = self._score(rule, completions, samples, ctx)
+            if before is not None and completions:
+                self.last_events.update({
+                    f"reward/{rule.name}_{event}": min(1.0, (count - before.get(event, 0)) / len(completions))
+                    for event, count in counters.items()})
+        return out
 
     def _score(self, rule: _Rule, completions: list[str], samples: list[Any],
                ctx: RewardContext) -> list[float]:
@@ -123,5 +139,6 @@ class RewardStack:
         total = self.total(scores)
         if total:
             out["reward/total"] = sum(total) / len(total)
+        out.update(self.last_events)
         out.update({f"reward_errors/{name}": float(c) for name, c in self.error_counts.items()})
         return out

@@ -54,6 +54,17 @@ def test_geoqa_train_strips_answer_tags(tmp_path):
     assert recs[0]["problem"] == "As shown in the figure, find the angle ABC." and recs[0]["task"] == "math"
 
 
+def test_geoqa_counts_golds_that_do_not_parse(tmp_path, capsys):
+    src = tmp_path / "GEOQA_R1V_Train_8K"
+    golds = ["8√{3}", "16π平方米", "(√{3}+1)小时", "AC=BC", "6cm或8cm"]
+    write_parquet(src / "data" / "train-00000-of-00001.parquet", {
+        "image": [embedded(RED)] * len(golds), "problem": ["Find it."] * len(golds), "solution": golds,
+    }, {"image": datasets.Image(), "problem": datasets.Value("string"), "solution": datasets.Value("string")})
+    assert geoqa.main(["--src", str(src), "--out", str(tmp_path / "out")]) == 0
+    assert [r["answer"] for r in read_jsonl(tmp_path / "out" / "train.jsonl")] == golds  # kept as published
+    assert "not whole maths after normalising (scored as normalised text): 2" in capsys.readouterr().out
+
+
 def test_geoqa_test_jsonl(tmp_path, capsys):
     root = tmp_path / "r1v"
     write_image_file(root, "Geo170K/images/test/0.png", RED)

@@ -67,7 +67,8 @@ def test_parse_number(text, value):
 @pytest.mark.parametrize("text, value", [
     ("3", 3), ("three", 3), ("Twenty-one", 21), ("one hundred and five", 105),
     ("There are 3 cubes.", 3), ("3 three", 3), ("3 red and 2 blue", None), ("3.5", None),
-    ("-3", None), ("none", None), ("1" * 20, None),
+    ("-3", None), ("none", 0), ("There are no cubes.", 0), ("No, 3", None), ("1" * 20, None),
+    ("2 + 1 = 3", 3), ("1,000", 1000), ("3 in total", 3), ("3 (three)", 3), ("3+", None), ("~3", None),
 ])
 def test_parse_count(text, value):
     assert parse_count(text) == value

@@ -82,3 +82,22 @@ def test_check_unknown_reward_lists_names(tmp_path, capsys):
 def test_list_command(capsys):
     assert main(["list"]) == 0
     assert "answer_match" in capsys.readouterr().out.split()
+
+
+def test_check_takes_records_without_images(tmp_path, capsys):
+    rows = [{"completion": "<answer>8\\sqrt{3}</answer>",
+             "record": {"id": "q1", "task": "math", "problem": "Find AB.", "answer": "8√{3}"}},
+            {"completion": "<answer>B\n\nBecause it is 102.</answer>",
+             "record": {"id": "q2", "task": "choice", "problem": "Which?", "answer": "B",
+                        "choices": ["97", "102"]}}]
+    src = _write(tmp_path / "in.jsonl", rows)
+    out = tmp_path / "out.jsonl"
+    assert main(["check", "--reward", "answer_match", "--input", str(src), "--out", str(out)]) == 0
+    assert [json.loads(x)["scores"]["answer_match"] for x in out.read_text().splitlines()] == [1.0, 1.0]
+
+
+def test_check_bad_line_says_which_keys_it_expects(tmp_path, capsys):
+    src = _write(tmp_path / "bad.jsonl", [json.dumps({"text": "3", "record": {}})])
+    assert main(["check", "--reward", "count", "--input", str(src)]) == 2
+    err = capsys.readouterr().err
+    assert "unknown key(s) text" in err and '"completion": str' in err and '"problem"' in err, err

@@ -151,7 +151,9 @@ def test_answer_match_math_precision_from_meta():
 
 @pytest.mark.parametrize("text, expected", [
     ("<think>The wings are swept back.</think> <answer>737-200</answer>", 1.0),
-    ("<answer>Boeing 737-200</answer>", 0.0),             # strict: no containment
+    ("<answer>Boeing 737-200</answer>", 1.0),             # the maker, then exactly the label
+    ("<answer>737</answer>", 0.0),                        # a fragment of the gold
+    ("<answer>Boeing 737-200 or 737-300</answer>", 0.0),  # two labels
     ("<answer>737_200</answer>", 0.0),                    # '-' is kept: different label
     ("<answer> 737-200 . </answer>", 1.0),
 ])
