@@ -243,15 +243,16 @@ def score(run: Run, batch: RolloutBatch) -> None:
     ctx = RewardContext(original_sizes=[batch.prompts.original_sizes[g] for g in groups],
                         input_sizes=[batch.prompts.input_sizes[g] for g in groups],
                         model_family=run.family)
-    scores = run.rewards(batch.texts, batch.row_records(), ctx)
+    scores, totals = run.rewards.score(batch.texts, batch.row_records(), ctx)  # NaN: a rule of another task
     batch.rewards = {k: torch.tensor(v, dtype=torch.float32) for k, v in scores.items()}
-    batch.reward_total = torch.tensor(run.rewards.total(scores), dtype=torch.float32)
+    batch.reward_total = torch.tensor(totals, dtype=torch.float32)
 
 
 def step_metrics(run: Run, got, t_collect: float, t_step: float) -> dict:
     """Rewards of the step's first fresh rollout (an unbiased view of the current policy)."""
     first = got.first
-    out = {f"reward/{k}": float(v.mean()) for k, v in first.rewards.items()}
+    out = {f"reward/{k}": float(v.nanmean()) for k, v in first.rewards.items() if not v.isnan().all()}
+    out.update(run.rewards.last_events)
     out["reward/total"] = float(first.reward_total.mean())
     out["rollout/completion_len"] = float(first.completion_mask.sum(dim=1).float().mean())
     out["gpg/resample_attempts"] = got.attempts

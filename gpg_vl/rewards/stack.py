@@ -127,6 +127,12 @@ class RewardStack:
         self.error_counts[name] += 1
         return 0.0
 
+    def score(self, completions: list[str], samples: list[Any],
+              ctx: RewardContext) -> tuple[dict[str, list[float]], list[float]]:
+        """(rule -> [B] scores, [B] weighted totals): the trainer's one call (as TaskRewards.score)."""
+        scores = self(completions, samples, ctx)
+        return scores, self.total(scores)
+
     def total(self, scores: dict[str, list[float]]) -> list[float]:
         """Weighted sum of the rules' scores, per completion."""
         n = len(next(iter(scores.values()), []))

@@ -20,6 +20,7 @@ A task with no stack is a configuration error, not model output: the call raises
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -103,6 +104,31 @@ class TaskRewards:
         out.errors = {f"{task}/{name}": count for task, stack in self.stacks.items()
                       for name, count in stack.error_counts.items()}
         return out
+
+    def score(self, completions: list[str], samples: list[Any],
+              ctx: RewardContext) -> tuple[dict[str, list[float]], list[float]]:
+        """(`<task>/<rule>` -> [B] scores, NaN on the rows of other tasks; [B] totals): the
+        trainer's one call, as RewardStack.score."""
+        result = self(completions, samples, ctx)
+        columns = {}
+        for key, values in result.scores.items():
+            column = [math.nan] * len(completions)
+            for i, value in zip(result.rows[key.split("/", 1)[0]], values):
+                column[i] = value
+            columns[key] = column
+        return columns, result.totals
+
+    @property
+    def error_counts(self) -> dict[str, int]:
+        """`<task>/<rule>` -> items that rule failed on so far."""
+        return {f"{task}/{name}": count for task, stack in self.stacks.items()
+                for name, count in stack.error_counts.items()}
+
+    @property
+    def last_events(self) -> dict[str, float]:
+        """`reward/<task>/<rule>_<event>` of each task's last call."""
+        return {f"reward/{task}/{key.removeprefix('reward/')}": value for task, stack in self.stacks.items()
+                for key, value in stack.last_events.items()}
 
     def metrics(self, result: TaskScores) -> dict[str, float]:
         """`reward/<task>/<rule>` and `reward/<task>/total` (means over the task's rows of
