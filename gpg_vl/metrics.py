@@ -1,4 +1,5 @@
-"""Metrics to the console (progress bar), a JSONL file and TensorBoard; a reward plot."""
+"""Metrics to the console (progress bar), a JSONL file and the trackers of `log.report_to`
+(TensorBoard by default; see tracking.py); a reward plot."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ class MetricsLogger:
         self.out = Path(cfg.out_dir)
         self.history: list[dict] = []
         self._bar = None
-        self._tb = None
+        self._trackers: list = []
         if not is_main:
             return
         self.out.mkdir(parents=True, exist_ok=True)
@@ -29,12 +30,9 @@ class MetricsLogger:
             from .config import to_dict
             (self.out / "config.yaml").write_text(yaml.safe_dump(to_dict(run_cfg), sort_keys=False))
         self._jsonl = (self.out / "metrics.jsonl").open("a")
-        if cfg.tensorboard:
-            try:
-                from torch.utils.tensorboard import SummaryWriter
-                self._tb = SummaryWriter(str(self.out / "tb"))
-            except ImportError:
-                log.warning("tensorboard is not installed; TensorBoard logging is off")
+        from .tracking import start_trackers
+
+        self._trackers = start_trackers(cfg, run_cfg)
 
     def progress(self, steps, start: int = 0):
         if not (self.is_main and self.cfg.progress):
@@ -51,9 +49,8 @@ class MetricsLogger:
             return
         self._jsonl.write(json.dumps(self.last) + "\n")
         self._jsonl.flush()
-        if self._tb is not None:
-            for key, value in metrics.items():
-                self._tb.add_scalar(key, value, step)
+        for tracker in self._trackers:
+            tracker.log(metrics, step=step)
         if self._bar is not None:
             self._bar.set_postfix({"reward": f"{metrics.get('reward/total', 0):.3f}",
                                    "alpha": f"{metrics.get('gpg/alpha', 1):.2f}"}, refresh=False)
@@ -67,8 +64,8 @@ class MetricsLogger:
         if self._bar is not None:
             self._bar.close()
         self._jsonl.close()
-        if self._tb is not None:
-            self._tb.close()
+        for tracker in self._trackers:
+            tracker.finish()
         if summary is not None:
             (self.out / "summary.json").write_text(json.dumps(summary, indent=2))
         if self.cfg.plot and self.history:

@@ -1,0 +1,95 @@
+"""Checks of a whole run configuration that need no data and no weights, run first.
+
+`train()` would find most of these faults too, but later: a reward name typo after the
+weights load, a missing model after the data are read, an unwritable run folder after
+the first step. Here each fails in seconds as a ConfigError naming the key, in this
+order: data keys, rewards, rollout engine, model (local folder or hub), probe, logging.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+from .config import Config, ConfigError
+
+
+def preflight(cfg: Config) -> None:
+    check_data_config(cfg)
+    check_rewards(cfg)
+    check_engine(cfg)
+    from .models import check_model_config
+
+    check_model_config(cfg.model)
+    if cfg.probe.size and not cfg.data.synthetic:
+        raise ConfigError(f"probe.size={cfg.probe.size} needs data.synthetic (the probe draws fresh "
+                          "synthetic images); set probe.size=0 for your own data and use eval.* instead")
+    check_logging(cfg)
+
+
+def check_data_config(cfg: Config) -> None:
+    from .data.loading import ON_BAD
+    from .data.templates import resolve_template
+
+    data = cfg.data
+    if data.on_bad_record not in ON_BAD:
+        raise ConfigError(f"data.on_bad_record={data.on_bad_record!r}: must be one of {', '.join(ON_BAD)}")
+    if not data.train:
+        raise ConfigError("data.train is not set: give a JSONL file, a datasets folder or parquet file(s)")
+    if data.image_root and not Path(data.image_root).is_dir():
+        raise ConfigError(f"data.image_root={data.image_root}: no such folder")
+    if data.box_tolerance < 0:
+        raise ConfigError(f"data.box_tolerance={data.box_tolerance}: must be >= 0 (pixels)")
+    try:
+        resolve_template(data.template)
+    except ValueError as err:
+        raise ConfigError(f"data.template: {err}") from None
+    from .data.prepare import check_train_path
+
+    check_train_path(cfg)
+
+
+def check_rewards(cfg: Config) -> None:
+    """Every rule resolves and takes its options (the stack's own dry run), before any model work."""
+    from .rewards import RewardStack
+    from .rewards.registry import RewardLookupError
+
+    if not cfg.rewards.weights:
+        raise ConfigError("rewards.weights is empty: name at least one rule, e.g. {answer_match: 1.0}")
+    try:
+        RewardStack.from_config(cfg.rewards.weights, cfg.rewards.args)
+    except RewardLookupError as err:
+        raise ConfigError(f"rewards.weights: {err}") from None
+    except (ValueError, TypeError) as err:
+        raise ConfigError(f"rewards.weights / rewards.args: {err}") from None
+
+
+ENGINE_PACKAGES = {"vllm": "vllm"}  # engine -> the package it imports when built
+
+
+def check_engine(cfg: Config) -> None:
+    """The engine name is known (engine_class lists the valid ones) and its package installed."""
+    from .rollout import check_engine_args, engine_class
+    from .trainer import ENGINE_KEYS
+
+    check_engine_args(engine_class(cfg.rollout.engine), cfg.rollout.engine_args, ENGINE_KEYS)
+    package = ENGINE_PACKAGES.get(cfg.rollout.engine)
+    if package and importlib.util.find_spec(package) is None:
+        raise ConfigError(f"rollout.engine={cfg.rollout.engine} needs the {package} package, which is not "
+                          "installed (pip install -e '.[gpu]' on a GPU machine); or use rollout.engine=hf")
+
+
+def check_logging(cfg: Config) -> None:
+    from .tracking import check_trackers
+
+    out = Path(cfg.log.out_dir)
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"log.out_dir={out}: is a file; give a folder for the run's outputs")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / ".gpg_vl_write_test"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as err:
+        raise ConfigError(f"log.out_dir={out}: cannot be written ({err.strerror}); choose another folder") from None
+    check_trackers(cfg.log)
