@@ -5,7 +5,8 @@
 Each tracker gets the run's config, flattened to `section.key` scalars, and every logged
 metric. All four work without a network: TensorBoard writes `<out_dir>/tb`; W&B with
 `WANDB_MODE=offline` writes `<out_dir>/wandb` (sync later with `wandb sync`); MLflow
-writes a file store at `<out_dir>/mlruns` unless MLFLOW_TRACKING_URI says otherwise;
+writes `<out_dir>/mlflow.db` (or the file store `<out_dir>/mlruns` with mlflow-skinny)
+unless MLFLOW_TRACKING_URI says otherwise;
 trackio keeps its local database. The trackers are constructed directly (not through
 `Accelerator(log_with=...)`) because the accelerator is built before the run folder
 is known; they log from the main process only, as accelerate's do.
@@ -83,9 +84,18 @@ def _build(name: str, log_cfg, out: Path):
         if not os.environ.get("MLFLOW_TRACKING_URI"):
             import mlflow
 
-            mlflow.set_tracking_uri((out / "mlruns").resolve().as_uri())
+            mlflow.set_tracking_uri(mlflow_local_uri(out))
         return tracking.MLflowTracker(experiment_name=log_cfg.project, run_name=run_name)
     raise ConfigError(f"log.report_to: unknown tracker {name!r}; valid: {', '.join(TRACKERS)}")
+
+
+def mlflow_local_uri(out: Path) -> str:
+    """`sqlite:///<out>/mlflow.db` where sqlalchemy is installed (full mlflow), else the file
+    store `<out>/mlruns` (mlflow-skinny), which MLflow 3 serves only when allowed explicitly."""
+    if importlib.util.find_spec("sqlalchemy") is not None:
+        return f"sqlite:///{(out / 'mlflow.db').resolve()}"
+    os.environ.setdefault("MLFLOW_ALLOW_FILE_STORE", "true")
+    return (out / "mlruns").resolve().as_uri()
 
 
 def start_trackers(log_cfg, run_cfg=None) -> list:

@@ -82,7 +82,9 @@ def test_mlflow_file_store(tmp_path, monkeypatch):
     mlflow = pytest.importorskip("mlflow")
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
     run_logger(tmp_path, "mlflow")
-    mlflow.set_tracking_uri((tmp_path / "mlruns").as_uri())
+    from gpg_vl.tracking import mlflow_local_uri
+
+    mlflow.set_tracking_uri(mlflow_local_uri(tmp_path))
     exp = mlflow.get_experiment_by_name("gpg_vl")
     (run,) = mlflow.search_runs([exp.experiment_id], output_format="list")
     assert run.data.params["optim.lr"] == "0.0003"
