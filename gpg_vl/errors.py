@@ -54,5 +54,4 @@ def run_cli(main: Callable[[], int]) -> int:
         if label is None or os.environ.get("GPG_VL_DEBUG", "") not in ("", "0"):
             raise
         print(f"{label}: {err}", file=sys.stderr)
-        print("(set GPG_VL_DEBUG=1 to see the traceback)", file=sys.stderr)
         return EXIT_USER_ERROR
