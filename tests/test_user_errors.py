@@ -236,7 +236,7 @@ def test_json_list_and_non_utf8_files(capsys, tmp_path, tiny_qwen2_vl, no_weight
 
 def test_readme_states_install_facts_and_troubleshooting():
     text = (ROOT / "README.md").read_text()
-    assert "the CPU build" not in text and "+cu130" in text
+    assert "torch pins are the CPU build" not in text and "+cu130" in text
     for heading in ("## When something goes wrong", "GPG_VL_DEBUG=1", "HF_HUB_OFFLINE", "ckpt.resume",
                     "python -m gpg_vl.data check", "log.report_to"):
         assert heading in text, heading
