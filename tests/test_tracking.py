@@ -2,6 +2,7 @@
 
 import importlib.util
 import json
+import time
 
 import pytest
 
@@ -74,7 +75,12 @@ def test_wandb_offline(tmp_path, monkeypatch):
     run_logger(tmp_path, "wandb")
     runs = list((tmp_path / "wandb").glob("offline-run-*"))
     assert len(runs) == 1 and list(runs[0].glob("*.wandb")), "no offline W&B run written"
-    blob = next(runs[0].glob("*.wandb")).read_bytes()  # the offline log: protobuf records, keys in clear
+    log_file = next(runs[0].glob("*.wandb"))  # the offline log: protobuf records, keys in clear
+    for _ in range(100):  # wandb-core may still be flushing it after finish() returns
+        blob = log_file.read_bytes()
+        if b"reward/total" in blob and b"optim.lr" in blob:
+            break
+        time.sleep(0.2)
     assert b"reward/total" in blob and b"optim.lr" in blob  # metrics and the run's config
 
 
@@ -90,3 +96,24 @@ def test_mlflow_file_store(tmp_path, monkeypatch):
     assert run.data.params["optim.lr"] == "0.0003"
     history = mlflow.tracking.MlflowClient().get_metric_history(run.info.run_id, "reward/total")
     assert [m.step for m in history] == [1, 2, 3]
+
+
+def test_trackio_local_database(tmp_path):
+    """In a fresh interpreter: trackio reads TRACKIO_DIR when it is imported."""
+    pytest.importorskip("trackio")
+    import os
+    import sqlite3
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    script = ("import sys; sys.path.insert(0, 'tests'); from pathlib import Path; from test_tracking import run_logger; "
+              f"run_logger(Path({str(tmp_path / 'run')!r}), 'trackio')")
+    r = subprocess.run([sys.executable, "-c", script], cwd=root, capture_output=True, text=True, timeout=300,
+                       env={**os.environ, "PYTHONPATH": str(root), "TRACKIO_DIR": str(tmp_path / "db")})
+    assert r.returncode == 0, r.stderr[-2000:]
+    db = sqlite3.connect(tmp_path / "db" / "gpg_vl.db")
+    steps = [row[0] for row in db.execute("select step from metrics order by step")]
+    (config,) = db.execute("select config from configs").fetchone()
+    assert steps == [1, 2, 3] and json.loads(config)["optim.lr"] == 3e-4
