@@ -41,6 +41,7 @@ class Report:
     images: int = 0
     prompt_lengths: list = field(default_factory=list)
     max_prompt_length: int = 0
+    tokens_note: str = "not counted (give --preset or --model)"
     problems: Counter = field(default_factory=Counter)
     warnings: Counter = field(default_factory=Counter)
     messages: list = field(default_factory=list)
@@ -61,7 +62,7 @@ class Report:
             rows.append(("prompt tokens", f"{_spread(self.prompt_lengths)}; over max_prompt_length="
                          f"{self.max_prompt_length}: {over}"))
         else:
-            rows.append(("prompt tokens", "not counted (give --preset or --model)"))
+            rows.append(("prompt tokens", self.tokens_note))
         rows += [("problems", _counts(self.problems) or "none"), ("warnings", _counts(self.warnings) or "none")]
         lines = [f"gpg_vl data check: {self.path}"] + ([f"  {self.setup}"] if self.setup else [])
         lines += [f"  {name:<14} {value}" for name, value in rows]
@@ -77,7 +78,7 @@ def _counts(counter: Counter) -> str:
 
 
 def _spread(values: list) -> str:
-    return f"min {min(values)}, median {statistics.median(values):g}, max {max(values)}"
+    return f"{min(values)}-{max(values)} (median {statistics.median(values):g})"
 
 
 def check_file(path: str | Path, image_root: str | None = None, checks: TaskChecks = TaskChecks(),
@@ -139,9 +140,17 @@ def main(argv: list[str] | None = None) -> int:
     if cfg.data.box_tolerance < 0:
         raise ConfigError(f"data.box_tolerance={cfg.data.box_tolerance}: must be >= 0 (pixels)")
     rewards = tuple(cfg.rewards.weights) if args.preset else ()
-    collator = _collator(cfg) if (args.preset or args.model) else None
+    collator, note = None, None
+    if args.model:
+        collator = _collator(cfg)  # the model asked for must load: exit 2 naming it otherwise
+    elif args.preset:
+        try:
+            collator = _collator(cfg)
+        except ConfigError as err:  # the preset's hub model is unreachable here: check the data anyway
+            note = f"not counted: {err}; give --model PATH"
     report = check_file(args.file, cfg.data.image_root or None,
                         TaskChecks(cfg.data.box_tolerance, cfg.data.clip_boxes, rewards), collator, args.split)
+    report.tokens_note = note or report.tokens_note
     parts = [f"preset {args.preset}" if args.preset else "", f"rewards {', '.join(rewards)}" if rewards else "",
              f"model {cfg.model.path} (template {cfg.data.template})" if collator else ""]
     report.setup = "; ".join(p for p in parts if p)
