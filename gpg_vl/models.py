@@ -82,6 +82,11 @@ def _check_checkpoint(folder: Path, key: str) -> None:
     if model_type not in MODEL_FOR_IMAGE_TEXT_TO_TEXT_MAPPING_NAMES:
         raise ConfigError(f"{key}={folder}: model_type {model_type!r} is not an image-text-to-text model "
                           "(a vision-language checkpoint such as Qwen2-VL / Qwen2.5-VL is needed)")
+    if not any(folder.glob("*.safetensors")) and not any(folder.glob("*.bin")):
+        raise ConfigError(f"{key}={folder}: config.json but no weights (*.safetensors / *.bin): "
+                          "an unfinished download or save?")
+    if not any((folder / f).is_file() for f in ("tokenizer.json", "tokenizer_config.json")):
+        raise ConfigError(f"{key}={folder}: no tokenizer files: save it with processor.save_pretrained(folder)")
     if not any((folder / f).is_file() for f in ("preprocessor_config.json", "processor_config.json")):
         raise ConfigError(f"{key}={folder}: no preprocessor_config.json / processor_config.json: the "
                           "checkpoint was saved without its processor (processor.save_pretrained(folder))")

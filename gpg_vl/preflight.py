@@ -21,10 +21,35 @@ def preflight(cfg: Config) -> None:
     from .models import check_model_config
 
     check_model_config(cfg.model)
+    check_values(cfg)
     if cfg.probe.size and not cfg.data.synthetic:
         raise ConfigError(f"probe.size={cfg.probe.size} needs data.synthetic (the probe draws fresh "
                           "synthetic images); set probe.size=0 for your own data and use eval.* instead")
     check_logging(cfg)
+
+
+def check_values(cfg: Config) -> None:
+    """Values that would fail only mid-run: after the weights load, or at the first log line."""
+    from .rewards.context import FAMILY_CONVENTIONS
+
+    families = ("auto", *FAMILY_CONVENTIONS)
+    if cfg.rewards.model_family not in families:
+        raise ConfigError(f"rewards.model_family={cfg.rewards.model_family!r} unknown; valid: {', '.join(families)}")
+    betas = cfg.optim.betas
+    if len(betas) != 2 or not all(isinstance(b, (int, float)) and 0 <= b < 1 for b in betas):
+        raise ConfigError(f"optim.betas={betas!r}: must be two numbers in [0, 1), e.g. [0.9, 0.999]")
+    if cfg.log.every < 1:
+        raise ConfigError(f"log.every={cfg.log.every}: must be >= 1 (log every N steps)")
+    if cfg.eval.benchmarks:
+        from eval.registry import EvalError, get_benchmark
+
+        for name, path in cfg.eval.benchmarks.items():
+            try:
+                get_benchmark(name)
+            except EvalError as err:
+                raise ConfigError(f"eval.benchmarks: {err}") from None
+            if not Path(str(path)).exists():
+                raise ConfigError(f"eval.benchmarks.{name}={path}: no such file or folder")
 
 
 def check_data_config(cfg: Config) -> None:

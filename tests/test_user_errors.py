@@ -201,12 +201,35 @@ def test_converter_missing_src_creates_nothing(tmp_path):
     ("rewards.weights={}", "rewards.weights is empty"),
     ("optim.lr=fast", "key 'optim.lr' expects float"),
     ("rewards.weights={iou: 1.0", "key 'rewards.weights' expects dict"),
+    ("rewards.model_family=qwen3", "rewards.model_family='qwen3' unknown; valid: auto, qwen2_vl"),
+    ("optim.betas=[0.9]", "optim.betas=[0.9]: must be two numbers in [0, 1)"),
+    ("log.every=0", "log.every=0: must be >= 1"),
+    ("eval.every=5", None),  # no benchmarks: nothing to check, the run goes on (to the tripwire)
 ])
 def test_config_mistakes_are_named_before_any_data_or_weights(capsys, tmp_path, tiny_qwen2_vl, no_weights,
                                                               override, message):
     data = records_file(tmp_path, {})
+    if message is None:  # accepted as it is
+        with pytest.raises(AssertionError, match="weights loaded"):
+            run_main(capsys, tmp_path, f"data.train={data}", model=tiny_qwen2_vl, *[override])
+        return
     code, err = run_main(capsys, tmp_path, f"data.train={data}", model=tiny_qwen2_vl, *[override])
     assert code == 2 and message in err, err
+
+
+def test_unknown_eval_benchmark(capsys, tmp_path, tiny_qwen2_vl, no_weights):
+    data = records_file(tmp_path, {})
+    code, err = run_main(capsys, tmp_path, f"data.train={data}", f"eval.benchmarks={{refcoco_vall: {data}}}",
+                         model=tiny_qwen2_vl)
+    assert code == 2 and "config error: eval.benchmarks: " in err and "refcoco_vall" in err
+
+
+def test_checkpoint_without_weights(capsys, tmp_path, tiny_qwen2_vl, no_weights):
+    ckpt = tmp_path / "ckpt"
+    shutil.copytree(tiny_qwen2_vl, ckpt, ignore=shutil.ignore_patterns("*.safetensors"))
+    data = records_file(tmp_path, {})
+    code, err = run_main(capsys, tmp_path, f"data.train={data}", model=ckpt)
+    assert code == 2 and "config.json but no weights" in err
 
 
 def test_data_train_typo_and_unset(capsys, tmp_path, tiny_qwen2_vl, no_weights):

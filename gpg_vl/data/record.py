@@ -74,7 +74,9 @@ def record_from_dict(obj: Any, where: str) -> Record:
         raise RecordError(f"{where} (id={rid!r}): field 'id' must be a non-empty string or an integer")
     missing = [k for k in _REQUIRED if k not in obj]
     if missing:
-        raise RecordError(f"{where} (id={rid}): missing field(s) {', '.join(missing)}")
+        hint = "; is this a source dataset? convert it with data_prep (see data_prep/README.md)" \
+            if len(missing) > 1 and set(obj) - _KNOWN else ""
+        raise RecordError(f"{where} (id={rid}): missing field(s) {', '.join(missing)}{hint}")
     unknown = sorted(set(obj) - _KNOWN)
     if unknown:
         raise RecordError(f"{where} (id={rid}): unknown field(s) {', '.join(unknown)}; "

@@ -23,6 +23,7 @@ records of any other task: `iou` on a classification record would score 0 foreve
 
 from __future__ import annotations
 
+import difflib
 import math
 import re
 from dataclasses import dataclass
@@ -196,7 +197,9 @@ def check_task(record: Record, checks: TaskChecks = TaskChecks()) -> list[str]:
                     "are pixels of the image file, so they would be misplaced", "answer")
     check = _BY_TASK.get(record.task)
     if check is None:
-        return []
+        close = difflib.get_close_matches(record.task.lower(), KNOWN_TASKS, n=1, cutoff=0.75)
+        return [f"{record.where} (id={record.id}): field 'task': {record.task!r} is not a known task "
+                f"(did you mean {close[0]!r}?), so its answer is not checked"] if close else []
     try:
         record.answer, warnings = check(record, size, checks)
     except BoxError as err:
