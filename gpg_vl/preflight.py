@@ -9,6 +9,7 @@ order: data keys, rewards, rollout engine, model (local folder or hub), probe, l
 from __future__ import annotations
 
 import importlib.util
+import os
 from pathlib import Path
 
 from .config import Config, ConfigError
@@ -112,7 +113,7 @@ def check_logging(cfg: Config) -> None:
         raise ConfigError(f"log.out_dir={out}: is a file; give a folder for the run's outputs")
     try:
         out.mkdir(parents=True, exist_ok=True)
-        probe = out / ".gpg_vl_write_test"
+        probe = out / f".gpg_vl_write_test.{os.getpid()}"  # one per process: launchers run this N times at once
         probe.write_text("")
         probe.unlink()
     except OSError as err:
