@@ -12,7 +12,11 @@ for every dataset at once:
   once, whatever rows or splits refer to them. Path-referenced images are COPIED in, so
   the output folder is self-contained and record paths never leave it.
 - A row that cannot be converted raises `Skip(reason, detail)`; `run()` prints one line
-  naming file, row/line and id, and the summary counts skips by reason.
+  naming file, row/line and id, and the summary counts skips by reason. Every record is
+  checked against its task as training will check it (`gpg_vl.data.tasks`) before its
+  line is written, and the written file goes through `python -m gpg_vl.data check`.
+- Nothing is created under `--out` until the source yields its first row, so a wrong
+  `--src` leaves no empty folders behind.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import io
+import itertools
 import json
 import os
 import sys
@@ -31,6 +36,7 @@ from typing import Any, Callable, Iterable, NamedTuple
 from PIL import Image, UnidentifiedImageError
 
 from gpg_vl.data.record import Record, RecordError, record_from_dict
+from gpg_vl.data.tasks import check_task
 
 IMAGE_DIR = "images"
 # Past this many lines per reason the rest are only counted: MathVista's test split alone
@@ -90,7 +96,6 @@ class ImageStore:
 
     def __init__(self, out_dir: Path):
         self.root = out_dir / IMAGE_DIR
-        self.root.mkdir(parents=True, exist_ok=True)
         self._known: dict[str, StoredImage] = {}  # sha1 -> decoded once
         self._written: set[str] = set()
         self._pending: dict[str, bytes] = {}
@@ -134,6 +139,8 @@ class ImageStore:
 
     def commit(self) -> None:
         """Write the pending images of a row that became records (atomically, once per content)."""
+        if self._pending:
+            self.root.mkdir(parents=True, exist_ok=True)
         for digest, data in self._pending.items():
             dest = self.root / Path(self._known[digest].path).name
             if not dest.exists():
@@ -227,14 +234,16 @@ def run(rows: Iterable[Row], to_records: ToRecords, args: argparse.Namespace, *,
     `limit` stops after that many records are written (SAT keeps its first N usable rows).
     """
     out: Path = args.out
-    out.mkdir(parents=True, exist_ok=True)
     ctx = Context(source, args.split, ImageStore(out), args)
     dest = out / f"{args.split}.jsonl"
     tmp = dest.with_name(dest.name + ".tmp")
     summary, seen = Summary(), set()
     try:
+        rows = iter(rows)
+        first = next(rows, None)  # a missing or unreadable --src fails here, before anything is created
+        out.mkdir(parents=True, exist_ok=True)
         with tmp.open("w", encoding="utf-8") as f:
-            for row in rows:
+            for row in itertools.chain([first] if first is not None else [], rows):
                 if limit is not None and summary.written >= limit:
                     break
                 _convert_row(row, to_records, ctx, summary, seen, f)
@@ -242,9 +251,22 @@ def run(rows: Iterable[Row], to_records: ToRecords, args: argparse.Namespace, *,
         tmp.unlink(missing_ok=True)
         print(f"error: {e}", file=sys.stderr)
         return 2
+    except OSError as e:
+        tmp.unlink(missing_ok=True)
+        print(f"error: cannot write {out}: {e.strerror}", file=sys.stderr)
+        return 2
     os.replace(tmp, dest)
     print(summary.report(dest, ctx.images, ctx.notes))
-    return 0
+    return check_output(dest) if summary.written else 0
+
+
+def check_output(dest: Path) -> int:
+    """`python -m gpg_vl.data check` on what was written: its table, and 1 if it found a problem."""
+    from gpg_vl.data.check import check_file
+
+    report = check_file(dest)
+    print(report.table())
+    return 0 if report.clean else 1
 
 
 def _convert_row(row: Row, to_records: ToRecords, ctx: Context, summary: Summary, seen: set, f) -> None:
@@ -256,7 +278,7 @@ def _convert_row(row: Row, to_records: ToRecords, ctx: Context, summary: Summary
         out = to_records(row.data, rid, ctx)
         records = [out] if isinstance(out, Record) else list(out)
         for rec in records:
-            record_from_dict(rec.to_json(), row.where)
+            _check_record(rec, row.where)
     except Skip as e:
         err = e
     except RecordError as e:
@@ -267,6 +289,13 @@ def _convert_row(row: Row, to_records: ToRecords, ctx: Context, summary: Summary
         return
     ctx.images.discard()
     summary.skip(row, rid, err)
+
+
+def _check_record(rec: Record, where: str) -> None:
+    """The schema and the task checks training applies; a failure skips the row."""
+    copy = record_from_dict(rec.to_json(), where)
+    copy.meta["original_sizes"] = [copy.meta["image_size"]] if copy.meta.get("image_size") else []
+    check_task(copy)
 
 
 def _write(records: list[Record], seen: set, summary: Summary, row: Row, f) -> None:

@@ -12,15 +12,14 @@ import string
 from typing import Any, Sequence
 
 from data_prep.common import Context, Skip
+from gpg_vl.data.tasks import BOX_TOLERANCE_PX, BoxError
+from gpg_vl.data.tasks import fit_box as _fit_box
 from gpg_vl.rewards.answers import gold_parses
 
 UNPARSED_GOLD = "golds that are not whole maths after normalising (scored as normalised text)"
 
 # The VLM-R1 REC wording, so records from lmms-lab parquet and VLM-R1 JSON read the same.
 REC_TEMPLATE = "Please provide the bounding box coordinate of the region this sentence describes: {expr}."
-# COCO boxes overshoot the image by a pixel or so after float rounding; clip those, skip
-# anything further out (a wrong image or a corrupt annotation).
-BOX_TOLERANCE_PX = 2.0
 LETTERS = string.ascii_uppercase
 
 _ANSWER_TAG = re.compile(r"<answer>(.*?)</answer>", re.S | re.I)
@@ -89,14 +88,14 @@ def xywh_to_xyxy(box: Any) -> list[float]:
 
 
 def fit_box(box: Any, size: tuple[int, int], tol: float = BOX_TOLERANCE_PX) -> list[float]:
-    """Check an [x1, y1, x2, y2] pixel box against the image (w, h): clip tiny overshoots, skip real ones."""
-    x1, y1, x2, y2 = _four_numbers(box)
-    w, h = size
-    if x2 <= x1 or y2 <= y1:
-        raise Skip("degenerate box", f"{[x1, y1, x2, y2]} has no area")
-    if x1 < -tol or y1 < -tol or x2 > w + tol or y2 > h + tol:
-        raise Skip("box outside image", f"{[x1, y1, x2, y2]} does not fit a {w}x{h} image")
-    return [round(min(max(v, 0.0), hi), 6) for v, hi in ((x1, w), (y1, h), (x2, w), (y2, h))]
+    """Check an [x1, y1, x2, y2] pixel box against the image (w, h): clip tiny overshoots, skip real ones.
+
+    The geometry is training's own check (gpg_vl.data.tasks.fit_box), so a converted box always loads.
+    """
+    try:
+        return _fit_box(list(_four_numbers(box)), size, tol)
+    except BoxError as err:
+        raise Skip(err.reason, err.detail) from None
 
 
 def _four_numbers(box: Any) -> tuple[float, float, float, float]:

@@ -55,6 +55,10 @@ class DataConfig:
     "Shuffle the training records each epoch (seeded)."
     on_bad_record: str = "error"
     "error | skip: a record that fails validation stops the run, or is counted and skipped."
+    box_tolerance: float = 2.0
+    "Pixels a record's box may overshoot its image (clipped); a box further out is a bad record."
+    clip_boxes: bool = False
+    "Clip boxes that overshoot their image by more than box_tolerance instead of refusing them."
 
 
 @dataclass
@@ -165,7 +169,11 @@ class LogConfig:
     every: int = 1
     "Log every N steps."
     tensorboard: bool = True
-    "Write TensorBoard events."
+    "Write TensorBoard events (false drops tensorboard from report_to)."
+    report_to: list | str = field(default_factory=lambda: ["tensorboard"])
+    "Experiment trackers through accelerate: any of tensorboard, wandb, trackio, mlflow, as a list or 'a,b' ([] = none)."
+    project: str = "gpg_vl"
+    "Project name the trackers file the run under (W&B / trackio project, MLflow experiment)."
     progress: bool = True
     "Show a progress bar."
     plot: bool = True
@@ -316,12 +324,15 @@ def load_config(preset: str | None = None, overrides: list[str] = ()) -> Config:
         if "=" not in item:
             raise ConfigError(f"override {item!r} is not key=value")
         key, raw = item.split("=", 1)
-        parsed.append((item, _nest(key.strip(), yaml.safe_load(raw))))
+        parsed.append((item, _nest(key.strip(), _override_value(raw))))
     new_loss = next((v["algo"]["loss"] for _, v in reversed(parsed)
                      if isinstance(v.get("algo"), dict) and "loss" in v["algo"]), None)
     if preset:
         path = preset_path(preset)
-        values = yaml.safe_load(path.read_text()) or {}
+        try:
+            values = yaml.safe_load(path.read_text()) or {}
+        except yaml.YAMLError as err:
+            raise ConfigError(f"{path}: not valid YAML: {err}") from None
         if not isinstance(values, dict):
             raise ConfigError(f"{path}: a preset must be a mapping")
         algo = values.get("algo")
@@ -336,6 +347,17 @@ def load_config(preset: str | None = None, overrides: list[str] = ()) -> Config:
         _merge(cfg, values, "", f"override {item!r}")
     check_config(cfg)
     return cfg
+
+
+def _override_value(raw: str) -> Any:
+    """A command-line value: YAML, except that an empty value is the empty string
+    (`model.build_tiny=`) and text YAML cannot read stays text (`data.template={question} Why?`)."""
+    if not raw.strip():
+        return ""
+    try:
+        return yaml.safe_load(raw)
+    except yaml.YAMLError:
+        return raw
 
 
 def describe(cls: type = Config, prefix: str = "") -> list[str]:

@@ -1,4 +1,5 @@
-"""Metrics to the console (progress bar), a JSONL file and TensorBoard; a reward plot."""
+"""Metrics to the console (progress bar), a JSONL file and the trackers of `log.report_to`
+(TensorBoard by default; see tracking.py); a reward plot."""
 
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ class MetricsLogger:
         self.out = Path(cfg.out_dir)
         self.history: list[dict] = []
         self._bar = None
-        self._tb = None
+        self._trackers: list = []
         if not is_main:
             return
         self.out.mkdir(parents=True, exist_ok=True)
@@ -39,13 +40,9 @@ class MetricsLogger:
             self.history = kept_rows(jsonl, resume_step)
             jsonl.write_text("".join(json.dumps(row) + "\n" for row in self.history))
         self._jsonl = jsonl.open("a")
-        if cfg.tensorboard:
-            try:
-                from torch.utils.tensorboard import SummaryWriter
-                purge = None if resume_step is None else resume_step + 1  # drop events after the checkpoint
-                self._tb = SummaryWriter(str(self.out / "tb"), purge_step=purge)
-            except ImportError:
-                log.warning("tensorboard is not installed; TensorBoard logging is off")
+        from .tracking import start_trackers
+
+        self._trackers = start_trackers(cfg, run_cfg, resume_step)
 
     def progress(self, steps, start: int = 0):
         if not (self.is_main and self.cfg.progress):
@@ -62,9 +59,8 @@ class MetricsLogger:
             return
         self._jsonl.write(json.dumps(self.last) + "\n")
         self._jsonl.flush()
-        if self._tb is not None:
-            for key, value in metrics.items():
-                self._tb.add_scalar(key, value, step)
+        for tracker in self._trackers:
+            tracker.log(metrics, step=step)
         if self._bar is not None:
             self._bar.set_postfix({"reward": f"{metrics.get('reward/total', 0):.3f}",
                                    "alpha": f"{metrics.get('gpg/alpha', 1):.2f}"}, refresh=False)
@@ -78,8 +74,8 @@ class MetricsLogger:
         if self._bar is not None:
             self._bar.close()
         self._jsonl.close()
-        if self._tb is not None:
-            self._tb.close()
+        for tracker in self._trackers:
+            tracker.finish()
         if summary is not None:
             (self.out / "summary.json").write_text(json.dumps(summary, indent=2))
         if self.cfg.plot and self.history:

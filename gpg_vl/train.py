@@ -13,7 +13,8 @@ import json
 import logging
 import sys
 
-from .config import ConfigError, describe, list_presets, load_config, preset_path
+from .config import describe, list_presets, load_config, preset_path
+from .errors import run_cli
 
 
 def preset_description(name: str) -> str:
@@ -23,6 +24,11 @@ def preset_description(name: str) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Exit status 0; 2 with one message for anything the user can fix (gpg_vl.errors)."""
+    return run_cli(lambda: _main(argv))
+
+
+def _main(argv: list[str] | None) -> int:
     parser = argparse.ArgumentParser(prog="python -m gpg_vl.train", description=__doc__.splitlines()[0])
     parser.add_argument("--preset", help="preset name (see --list-presets) or a YAML file")
     parser.add_argument("--list-presets", action="store_true", help="list presets and exit")
@@ -38,31 +44,21 @@ def main(argv: list[str] | None = None) -> int:
         print("\n".join(describe()))
         return 0
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    try:
-        cfg = load_config(args.preset, args.overrides)
-    except ConfigError as err:
-        print(f"config error: {err}", file=sys.stderr)
-        return 2
+    cfg = load_config(args.preset, args.overrides)
     if args.print_config:
         import dataclasses
         print(json.dumps(dataclasses.asdict(cfg), indent=2))
         return 0
-    for noisy in ("httpx", "transformers", "accelerate"):
+    for noisy in ("httpx", "httpx2", "transformers", "accelerate"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
-    from .data.collator import PromptTooLong
-    from .data.loading import DataError
+    from .preflight import preflight
     from .trainer import train
     from .update import TrainingStopped
 
+    preflight(cfg)  # config, rewards, engine, model source, run folder: seconds, before any data or weights
     try:
         result = train(cfg)
-    except (DataError, PromptTooLong) as err:  # bad data is the user's to fix: a clear message, not a trace
-        print(f"data error: {err}", file=sys.stderr)
-        return 2
-    except ConfigError as err:  # found once the engine or model is known, still before weights load
-        print(f"config error: {err}", file=sys.stderr)
-        return 2
-    except TrainingStopped as err:
+    except TrainingStopped as err:  # not the user's input: the run itself cannot go on
         print(f"training stopped: {err}", file=sys.stderr)
         return 1
     print(json.dumps({k: v for k, v in result.items() if k != "last"}, indent=2))

@@ -17,7 +17,7 @@ import torch
 from .checkpoint import load_trainer_state, resume_path, save_checkpoint
 from .config import Config
 from .data.collator import PromptCollator
-from .data.loading import load_records
+from .data.prepare import load_training_data
 from .data.sampler import PromptSampler
 from .data.vision import VisionSettings
 from .metrics import MetricsLogger
@@ -197,18 +197,7 @@ def configure_deepspeed(accelerator, optim) -> None:
 
 
 def load_data(cfg: Config, accelerator) -> list:
-    if cfg.data.synthetic:
-        from pathlib import Path
-
-        from data_prep.synthetic import write_synthetic
-
-        path = Path(cfg.data.train)
-        with accelerator.main_process_first():
-            if accelerator.is_main_process and not path.exists():
-                write_synthetic(cfg.data.synthetic, cfg.data.synthetic_size, path.parent, path.stem, cfg.seed)
-    if not cfg.data.train:
-        raise ValueError("data.train is not set: give a JSONL file, a datasets folder or parquet")
-    return load_records(cfg.data.train, cfg.data.image_root or None, on_bad=cfg.data.on_bad_record)
+    return load_training_data(cfg, accelerator)  # synthetic data if due, then every record checked
 
 
 def make_scheduler(optimizer, optim):

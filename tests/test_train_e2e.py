@@ -39,16 +39,17 @@ def test_bad_data_fails_before_model_work(tiny_qwen2_vl, tmp_path):
     data = tmp_path / "d.jsonl"
     data.write_text(json.dumps({"id": "a", "task": "classification", "images": ["missing.png"],
                                 "problem": "What color?", "answer": "red"}) + "\n")
-    r = cli("--preset", "demo", f"model.path={tmp_path}/no-model-needed", "model.build_tiny=''",
-            f"data.train={data}", "data.synthetic=''", "probe.size=0", f"log.out_dir={tmp_path}/o")
+    r = cli("--preset", "demo", f"model.path={tiny_qwen2_vl}", f"data.train={data}", "data.synthetic=''",
+            "probe.size=0", f"log.out_dir={tmp_path}/o")
     assert r.returncode == 2
-    assert f"data error: {data}:1" in r.stderr and "image file not found" in r.stderr
+    assert f"data error: {data}:1 (id=a): field 'images[0]'" in r.stderr and "image file not found" in r.stderr
+    assert "loading weights" not in r.stderr and "Traceback" not in r.stderr
     good = tmp_path / "good.jsonl"
     (tmp_path / "img.png").write_bytes((ROOT / "tests" / "plugins" / "red.png").read_bytes())
     good.write_text(json.dumps({"id": "long-one", "task": "classification", "images": ["img.png"],
                                 "problem": "What color? " * 20, "answer": "red"}) + "\n")
-    r = cli("--preset", "demo", f"model.path={tiny_qwen2_vl}", f"data.train={good}", "data.synthetic=''", "probe.size=0",
-            "rollout.max_prompt_length=32", f"log.out_dir={tmp_path}/o")
+    r = cli("--preset", "demo", f"model.path={tiny_qwen2_vl}", f"data.train={good}", "data.synthetic=''",
+            "probe.size=0", "rollout.max_prompt_length=32", f"log.out_dir={tmp_path}/o")
     assert r.returncode == 2 and "good.jsonl:1 (id=long-one)" in r.stderr and "max_prompt_length=32" in r.stderr
     assert "Loading weights" not in r.stderr  # rejected before the weights load
     r = cli("--preset", "demo", "optim.lr=fast")

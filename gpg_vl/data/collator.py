@@ -17,7 +17,8 @@ from torch import Tensor
 
 from .record import Record
 from .templates import build_messages, resolve_template
-from .vision import VisionSettings, open_image
+from .record import RecordError
+from .vision import ImageError, VisionSettings, open_image
 
 
 class PromptTooLong(ValueError):
@@ -88,6 +89,15 @@ class PromptBatch:
                     image_grid_thw=self.image_grid_thw)
 
 
+def _open(record: Record, index: int, ref) -> "object":
+    """The decoded image; loading only reads headers, so a truncated file can first fail here."""
+    try:
+        return open_image(ref)
+    except ImageError as err:
+        raise RecordError(f"{record.where or record.id} (id={record.id}): field 'images[{index}]': {err} "
+                          "(python -m gpg_vl.data check FILE decodes every image up front)", kind="image") from None
+
+
 class PromptCollator:
     """Records -> PromptBatch through the model's own chat template and processor."""
 
@@ -129,7 +139,7 @@ class PromptCollator:
     def __call__(self, records: list[Record]) -> PromptBatch:
         texts, images, counts, orig, seen = [], [], [], [], []
         for record in records:
-            opened = [open_image(ref) for ref in record.images]
+            opened = [_open(record, i, ref) for i, ref in enumerate(record.images)]
             resized = [self.vision.prepare(im) for im in opened]
             texts.append(self.prompt_text(record))
             images += resized

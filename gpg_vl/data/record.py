@@ -25,7 +25,14 @@ from PIL import Image
 
 
 class RecordError(ValueError):
-    """A record that breaks the schema; the message names where it came from."""
+    """A record that breaks the schema; the message names where it came from.
+
+    `kind` buckets it for summaries (schema, json, image, answer, reward/task, problem, ...).
+    """
+
+    def __init__(self, message: str, kind: str = "schema"):
+        super().__init__(message)
+        self.kind = kind
 
 
 @dataclass
@@ -62,9 +69,14 @@ def record_from_dict(obj: Any, where: str) -> Record:
     if not isinstance(obj, dict):
         raise RecordError(f"{where}: expected a JSON object, got {type(obj).__name__}")
     rid = obj.get("id", "?")
+    if "id" in obj and (isinstance(obj["id"], bool) or not isinstance(obj["id"], (str, int))
+                        or not str(obj["id"]).strip()):
+        raise RecordError(f"{where} (id={rid!r}): field 'id' must be a non-empty string or an integer")
     missing = [k for k in _REQUIRED if k not in obj]
     if missing:
-        raise RecordError(f"{where} (id={rid}): missing field(s) {', '.join(missing)}")
+        hint = "; is this a source dataset? convert it with data_prep (see data_prep/README.md)" \
+            if len(missing) > 1 and set(obj) - _KNOWN else ""
+        raise RecordError(f"{where} (id={rid}): missing field(s) {', '.join(missing)}{hint}")
     unknown = sorted(set(obj) - _KNOWN)
     if unknown:
         raise RecordError(f"{where} (id={rid}): unknown field(s) {', '.join(unknown)}; "

@@ -72,7 +72,7 @@ def open_image(ref: Any) -> Image.Image:
         return image.convert("RGB")
     except FileNotFoundError as err:
         raise ImageError(f"image file not found: {ref}") from err
-    except (OSError, SyntaxError) as err:
+    except (OSError, SyntaxError, Image.DecompressionBombError) as err:
         raise ImageError(f"unreadable image {ref if isinstance(ref, str) else '<embedded>'}: {err}") from err
 
 
@@ -89,5 +89,5 @@ def image_size(ref: Any) -> tuple[int, int]:
         return image.size
     except FileNotFoundError as err:
         raise ImageError(f"image file not found: {ref}") from err
-    except (OSError, SyntaxError, TypeError, AttributeError) as err:
+    except (OSError, SyntaxError, TypeError, AttributeError, Image.DecompressionBombError) as err:
         raise ImageError(f"unreadable image {ref if isinstance(ref, str) else '<embedded>'}: {err}") from err

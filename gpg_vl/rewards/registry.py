@@ -133,3 +133,32 @@ def _attribute(module: object, attr: str, spec: str) -> RewardFn:
     if not callable(fn):
         raise RewardLookupError(f"reward {spec!r}: {attr!r} is not callable")
     return fn
+
+
+# Which tasks a rule can score, so a rule that can never score a record's task (iou on a
+# classification record) is refused at load instead of training on zeros. "*" = any task
+# the data checks do not know (plug-in tasks). A rule not listed here, and without a
+# `tasks` attribute, is taken to score every task.
+REWARD_TASKS: dict[str, frozenset[str]] = {
+    "iou": frozenset({"grounding"}),
+    "giou": frozenset({"grounding"}),
+    "iou_hit": frozenset({"grounding"}),
+    "detection": frozenset({"detection"}),
+    "count": frozenset({"count"}),
+    "answer_match": frozenset({"classification", "math", "count", "choice", "*"}),
+}
+
+
+def reward_tasks(spec: str) -> frozenset[str] | None:
+    """The tasks `spec` scores: this table, else the rule's own `tasks` attribute, else None (any)."""
+    if spec in REWARD_TASKS:
+        return REWARD_TASKS[spec]
+    tasks = getattr(get_reward(spec), "tasks", None)
+    return frozenset(tasks) if tasks is not None else None
+
+
+def can_score(spec: str, task: str) -> bool:
+    from ..data.tasks import KNOWN_TASKS
+
+    tasks = reward_tasks(spec)
+    return tasks is None or task in tasks or ("*" in tasks and task not in KNOWN_TASKS)

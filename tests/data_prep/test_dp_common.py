@@ -168,7 +168,8 @@ def to_record(row, rid, ctx):
 def test_run_writes_jsonl_and_limits_messages(tmp_path, capsys):
     write_table(tmp_path / "src" / "train.parquet", 60)
     args = argparse.Namespace(out=tmp_path / "out", split="train")
-    assert common.run(sources.read_rows(tmp_path / "src", "train"), to_record, args, source="toy") == 0
+    # 1: the check run on the written file finds that images/none.png (a toy path) does not exist
+    assert common.run(sources.read_rows(tmp_path / "src", "train"), to_record, args, source="toy") == 1
     recs = read_jsonl(tmp_path / "out" / "train.jsonl")
     assert len(recs) == 30 and recs[1] == {"id": "toy-train-000002", "task": "count", "images": ["images/none.png"],
                                            "problem": "How many?", "answer": 2,
@@ -177,6 +178,7 @@ def test_run_writes_jsonl_and_limits_messages(tmp_path, capsys):
     assert captured.err.count("skip train.parquet:row") == common.MAX_MESSAGES_PER_REASON
     assert "further 'odd' rows are only counted" in captured.err
     assert "wrote 30 records" in captured.out and "odd: 30" in captured.out
+    assert "gpg_vl data check:" in captured.out and "problems       image: 30" in captured.out
 
 
 def test_run_fatal_midway_leaves_no_output(tmp_path, capsys):
@@ -185,4 +187,4 @@ def test_run_fatal_midway_leaves_no_output(tmp_path, capsys):
     args = argparse.Namespace(out=tmp_path / "out", split="train")
     assert common.run(sources.read_rows(tmp_path / "src", "train"), to_record, args, source="toy") == 2
     assert "train-1.parquet: corrupt parquet file" in capsys.readouterr().err
-    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["images"]
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == []  # no image was ever committed

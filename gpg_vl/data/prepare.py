@@ -1,0 +1,71 @@
+"""The training records of a run: synthetic data made only where it is safe, then checked.
+
+Under a preset with `data.synthetic` (the demo), a `data.train` that does not exist used
+to be filled silently with 2,000 synthetic records, so a mistyped path trained on
+shapes. Now the data is generated only when `data.train` is a .jsonl path whose folder
+holds no other data, and the run says in one line what it generated and where; a typo
+next to real data fails naming the close matches.
+"""
+
+from __future__ import annotations
+
+import difflib
+import logging
+from pathlib import Path
+
+from ..config import Config, ConfigError
+from .loading import load_records
+from .tasks import TaskChecks
+
+log = logging.getLogger(__name__)
+SYNTHETIC_TASKS = ("color", "count")
+DATA_SUFFIXES = (".jsonl", ".json", ".parquet")
+
+
+def _close_matches(path: Path) -> list[str]:
+    if not path.parent.is_dir():
+        return []
+    names = [p.name for p in path.parent.iterdir() if p.suffix in DATA_SUFFIXES or p.is_dir()]
+    return [str(path.parent / n) for n in difflib.get_close_matches(path.name, names, n=3, cutoff=0.6)]
+
+
+def check_train_path(cfg: Config) -> None:
+    """data.train exists, or data.synthetic may safely generate it there; ConfigError otherwise."""
+    data = cfg.data
+    path = Path(data.train)
+    if path.exists():
+        return
+    close = _close_matches(path)
+    hint = f"; did you mean {' or '.join(close)}?" if close else ""
+    if not data.synthetic:
+        raise ConfigError(f"data.train={data.train}: no such file or folder{hint}")
+    if data.synthetic not in SYNTHETIC_TASKS:
+        raise ConfigError(f"data.synthetic={data.synthetic!r} unknown; valid: {', '.join(SYNTHETIC_TASKS)} "
+                          "(or '' to train on data.train as it is)")
+    if path.suffix != ".jsonl":
+        raise ConfigError(f"data.train={data.train} does not exist, and data.synthetic writes a .jsonl file; "
+                          "check the path, or set data.synthetic='' for your own data")
+    others = sorted(p.name for p in path.parent.glob("*") if p.suffix in DATA_SUFFIXES) \
+        if path.parent.is_dir() else []
+    if others:
+        raise ConfigError(f"data.train={data.train} does not exist, and data.synthetic={data.synthetic} will not "
+                          f"generate synthetic data next to other data ({', '.join(others[:5])}){hint} "
+                          "Set data.synthetic='' to train on your own file.")
+
+
+def load_training_data(cfg: Config, accelerator) -> list:
+    """Generate the synthetic task if due (main process first), then load and check the records."""
+    data = cfg.data
+    path = Path(data.train)
+    if data.synthetic and not path.exists():
+        check_train_path(cfg)
+        with accelerator.main_process_first():
+            if accelerator.is_main_process and not path.exists():
+                from data_prep.synthetic import write_synthetic
+
+                write_synthetic(data.synthetic, data.synthetic_size, path.parent, path.stem, cfg.seed)
+                log.warning("generated %d synthetic %r records at %s (images in %s) because data.train did not "
+                            "exist and data.synthetic=%s; set data.synthetic='' to train on your own data",
+                            data.synthetic_size, data.synthetic, path, path.parent / "images", data.synthetic)
+    checks = TaskChecks(data.box_tolerance, data.clip_boxes, tuple(cfg.rewards.weights))
+    return load_records(path, data.image_root or None, on_bad=data.on_bad_record, checks=checks)

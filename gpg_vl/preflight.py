@@ -1,0 +1,121 @@
+"""Checks of a whole run configuration that need no data and no weights, run first.
+
+`train()` would find most of these faults too, but later: a reward name typo after the
+weights load, a missing model after the data are read, an unwritable run folder after
+the first step. Here each fails in seconds as a ConfigError naming the key, in this
+order: data keys, rewards, rollout engine, model (local folder or hub), probe, logging.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+from pathlib import Path
+
+from .config import Config, ConfigError
+
+
+def preflight(cfg: Config) -> None:
+    check_data_config(cfg)
+    check_rewards(cfg)
+    check_engine(cfg)
+    from .models import check_model_config
+
+    check_model_config(cfg.model)
+    check_values(cfg)
+    if cfg.probe.size and not cfg.data.synthetic:
+        raise ConfigError(f"probe.size={cfg.probe.size} needs data.synthetic (the probe draws fresh "
+                          "synthetic images); set probe.size=0 for your own data and use eval.* instead")
+    check_logging(cfg)
+
+
+def check_values(cfg: Config) -> None:
+    """Values that would fail only mid-run: after the weights load, or at the first log line."""
+    from .rewards.context import FAMILY_CONVENTIONS
+
+    families = ("auto", *FAMILY_CONVENTIONS)
+    if cfg.rewards.model_family not in families:
+        raise ConfigError(f"rewards.model_family={cfg.rewards.model_family!r} unknown; valid: {', '.join(families)}")
+    betas = cfg.optim.betas
+    if len(betas) != 2 or not all(isinstance(b, (int, float)) and 0 <= b < 1 for b in betas):
+        raise ConfigError(f"optim.betas={betas!r}: must be two numbers in [0, 1), e.g. [0.9, 0.999]")
+    if cfg.log.every < 1:
+        raise ConfigError(f"log.every={cfg.log.every}: must be >= 1 (log every N steps)")
+    if cfg.eval.benchmarks:
+        from eval.registry import EvalError, get_benchmark
+
+        for name, path in cfg.eval.benchmarks.items():
+            try:
+                get_benchmark(name)
+            except EvalError as err:
+                raise ConfigError(f"eval.benchmarks: {err}") from None
+            if not Path(str(path)).exists():
+                raise ConfigError(f"eval.benchmarks.{name}={path}: no such file or folder")
+
+
+def check_data_config(cfg: Config) -> None:
+    from .data.loading import ON_BAD
+    from .data.templates import resolve_template
+
+    data = cfg.data
+    if data.on_bad_record not in ON_BAD:
+        raise ConfigError(f"data.on_bad_record={data.on_bad_record!r}: must be one of {', '.join(ON_BAD)}")
+    if not data.train:
+        raise ConfigError("data.train is not set: give a JSONL file, a datasets folder or parquet file(s)")
+    if data.image_root and not Path(data.image_root).is_dir():
+        raise ConfigError(f"data.image_root={data.image_root}: no such folder")
+    if data.box_tolerance < 0:
+        raise ConfigError(f"data.box_tolerance={data.box_tolerance}: must be >= 0 (pixels)")
+    try:
+        resolve_template(data.template)
+    except ValueError as err:
+        raise ConfigError(f"data.template: {err}") from None
+    from .data.prepare import check_train_path
+
+    check_train_path(cfg)
+
+
+def check_rewards(cfg: Config) -> None:
+    """Every rule resolves and takes its options (the stack's own dry run), before any model work."""
+    from .rewards import RewardStack
+    from .rewards.registry import RewardLookupError
+
+    if not cfg.rewards.weights:
+        raise ConfigError("rewards.weights is empty: name at least one rule, e.g. {answer_match: 1.0}")
+    try:
+        RewardStack.from_config(cfg.rewards.weights, cfg.rewards.args)
+    except RewardLookupError as err:
+        raise ConfigError(f"rewards.weights: {err}") from None
+    except (ValueError, TypeError) as err:
+        raise ConfigError(f"rewards.weights / rewards.args: {err}") from None
+
+
+ENGINE_PACKAGES = {"vllm": "vllm"}  # engine -> the package it imports when built
+
+
+def check_engine(cfg: Config) -> None:
+    """The engine name is known (engine_class lists the valid ones) and its package installed."""
+    from .rollout import check_engine_args, engine_class
+    from .trainer import ENGINE_KEYS
+
+    check_engine_args(engine_class(cfg.rollout.engine), cfg.rollout.engine_args, ENGINE_KEYS)
+    package = ENGINE_PACKAGES.get(cfg.rollout.engine)
+    if package and importlib.util.find_spec(package) is None:
+        raise ConfigError(f"rollout.engine={cfg.rollout.engine} needs the {package} package, which is not "
+                          "installed (pip install -e '.[gpu]' on a GPU machine); or use rollout.engine=hf")
+
+
+def check_logging(cfg: Config) -> None:
+    from .tracking import check_trackers
+
+    out = Path(cfg.log.out_dir)
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"log.out_dir={out}: is a file; give a folder for the run's outputs")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / f".gpg_vl_write_test.{os.getpid()}"  # one per process: launchers run this N times at once
+        probe.write_text("")
+        probe.unlink()
+    except OSError as err:
+        raise ConfigError(f"log.out_dir={out}: cannot be written ({err.strerror}); choose another folder") from None
+    check_trackers(cfg.log)
