@@ -23,6 +23,12 @@ def _engines() -> list[str]:
     return sorted(ENGINES)
 
 
+def _families() -> list[str]:
+    from .rewards.context import FAMILY_CONVENTIONS
+
+    return list(FAMILY_CONVENTIONS)
+
+
 def _templates() -> list[str]:
     from .data.templates import TEMPLATES
 
@@ -41,7 +47,7 @@ CHOICES: dict[str, tuple | Callable[[], list[str]]] = {
     "algo.adv_norm": algos.ADV_NORMS,
     "algo.aggregation": algos.AGGREGATIONS,
     "optim.schedule": ("linear", "constant"),
-    "rewards.model_family": ("auto", "qwen2_vl", "qwen2_5_vl", "generic"),
+    "rewards.model_family": lambda: ["auto", *_families()],
 }
 
 RANGES = {  # key -> (test, what it must be); a run with these would fail or learn nothing, later
@@ -66,6 +72,9 @@ RANGES = {  # key -> (test, what it must be); a run with these would fail or lea
     "algo.tis_cap": (lambda v: v == 0 or v >= 1, "0 (off) or >= 1"),
     "algo.carry_is_cap": (lambda v: v >= 1, ">= 1"),
     "vision.min_pixels": (lambda v: v > 0, "> 0"),
+    "data.box_tolerance": (lambda v: v >= 0, ">= 0 (pixels)"),
+    "optim.betas": (lambda v: len(v) == 2 and all(isinstance(b, (int, float)) and 0 <= b < 1 for b in v),
+                    "two numbers in [0, 1), e.g. [0.9, 0.999]"),
     "log.every": (lambda v: v >= 1, ">= 1"),
     "ckpt.every": (lambda v: v >= 0, ">= 0 (0 = only at the end)"),
     "probe.size": (lambda v: v >= 0, ">= 0"),
