@@ -41,8 +41,8 @@ class ModelConfig:
 
 @dataclass
 class DataConfig:
-    train: str = ""
-    "Training records: a JSONL file, a datasets save_to_disk folder, or parquet file(s)."
+    train: str | list | dict = ""
+    "Training records: a JSONL file, a datasets save_to_disk folder or parquet; a list of them; or {path: weight} to mix sources by weight."
     image_root: str = ""
     "Folder that relative image paths resolve against (default: the JSONL's folder)."
     synthetic: str = ""
@@ -158,6 +158,8 @@ class RewardConfig:
     "Rule name (or module:function / file.py:function) -> weight; rewards sum with these."
     args: dict = field(default_factory=dict)
     "Rule name -> keyword options for that rule."
+    by_task: dict = field(default_factory=dict)
+    "Task -> {weights: {...}, args: {...}}: each record is scored by its task's own stack (then rewards.weights/args are unused)."
     model_family: str = "auto"
     "Box convention source: auto (from the model config) | qwen2_vl | qwen2_5_vl | generic."
 

@@ -138,6 +138,7 @@ def check_across(cfg: Config) -> None:
     if cfg.vision.min_pixels > cfg.vision.max_pixels:
         raise ConfigError(f"vision.min_pixels={cfg.vision.min_pixels} is above "
                           f"vision.max_pixels={cfg.vision.max_pixels}")
+    check_sources(cfg)
     if cfg.eval.every and not cfg.eval.benchmarks:
         raise ConfigError(f"eval.every={cfg.eval.every} needs eval.benchmarks (name -> held-out records file)")
     if cfg.probe.size and not cfg.data.synthetic:
@@ -148,3 +149,20 @@ def check_across(cfg: Config) -> None:
 
         if not torch.cuda.is_available():
             raise ConfigError("model.dtype=float16 needs a CUDA GPU (loss scaling); use bfloat16 on a CPU")
+
+
+def check_sources(cfg: Config) -> None:
+    """data.train's shape (one path, a list, {path: weight}) and rewards.by_task's."""
+    train = cfg.data.train
+    if isinstance(train, (list, dict)):
+        if not train or not all(isinstance(p, str) and p for p in train):
+            raise ConfigError(f"data.train={train!r}: a list of paths, or {{path: weight}}, with at least one path")
+        if cfg.data.synthetic:
+            raise ConfigError("data.synthetic generates one file: give data.train as one path, or set data.synthetic=''")
+    if isinstance(train, dict):
+        bad = {p: w for p, w in train.items() if isinstance(w, bool) or not isinstance(w, (int, float)) or w <= 0}
+        if bad:
+            raise ConfigError(f"data.train: mixing weights must be numbers > 0; got {bad}")
+    for task, spec in cfg.rewards.by_task.items():
+        if not isinstance(spec, dict) or not isinstance(spec.get("weights"), dict) or not spec["weights"]:
+            raise ConfigError(f"rewards.by_task.{task}: give {{weights: {{rule: weight}}, args: {{...}}}}, got {spec!r}")

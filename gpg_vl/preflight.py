@@ -54,13 +54,13 @@ def check_data_config(cfg: Config) -> None:
 
 def check_rewards(cfg: Config) -> None:
     """Every rule resolves and takes its options (the stack's own dry run), before any model work."""
-    from .rewards import RewardStack
+    from .rewards import build_rewards
     from .rewards.registry import RewardLookupError
 
-    if not cfg.rewards.weights:
+    if not cfg.rewards.weights and not cfg.rewards.by_task:
         raise ConfigError("rewards.weights is empty: name at least one rule, e.g. {answer_match: 1.0}")
     try:
-        RewardStack.from_config(cfg.rewards.weights, cfg.rewards.args)
+        build_rewards(cfg.rewards.weights, cfg.rewards.args, cfg.rewards.by_task)
     except RewardLookupError as err:
         raise ConfigError(f"rewards.weights: {err}") from None
     except (ValueError, TypeError) as err:

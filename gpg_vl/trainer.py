@@ -18,12 +18,12 @@ from .checkpoint import load_trainer_state, resume_path, save_checkpoint
 from .config import Config
 from .data.collator import PromptCollator
 from .data.prepare import load_training_data
-from .data.sampler import PromptSampler
+from .data.sampler import make_sampler
 from .data.vision import VisionSettings
 from .metrics import MetricsLogger
 from .models import eos_token_ids, load_model, load_processor, model_family, pad_token_id, text_config
 from .resample import collect_groups
-from .rewards import RewardContext, RewardStack
+from .rewards import RewardContext, RewardStack, TaskRewards, build_rewards
 from .rollout import build_engine, check_engine_args, engine_class
 from .rollout.batch import RolloutBatch
 from .rollout.tokens import suppressed_token_ids
@@ -49,7 +49,7 @@ class Run:
     collator: PromptCollator
     records: list
     sampler: PromptSampler
-    rewards: RewardStack
+    rewards: RewardStack | TaskRewards  # one stack, or one per task (rewards.by_task)
     family: str
     suppress_ids: torch.Tensor
     pad_id: int
@@ -115,12 +115,13 @@ def setup(cfg: Config) -> Run:
     resume_from = resume_path(cfg, accelerator.num_processes)  # a bad ckpt.resume fails before data
     set_seed(cfg.seed + accelerator.process_index)  # distinct sampling per process
     vision = VisionSettings(cfg.vision.min_pixels, cfg.vision.max_pixels)
-    records = load_data(cfg, accelerator)  # all data checks happen before the model loads
+    data = load_data(cfg, accelerator)  # all data checks happen before the model loads
+    records = data.records
     processor = load_processor(cfg.model, vision)
     collator = PromptCollator(processor, vision, cfg.data.template, cfg.rollout.max_prompt_length)
     collator.check_lengths(records)  # the last data check; only now do weights load
     model = load_model(cfg.model, path=resume_from, dtype="float32")
-    rewards = RewardStack.from_config(cfg.rewards.weights, cfg.rewards.args)
+    rewards = build_rewards(cfg.rewards.weights, cfg.rewards.args, cfg.rewards.by_task)
     suppress = suppressed_token_ids(processor.tokenizer, text_config(model).vocab_size,
                                     cfg.rollout.suppress_tokens)
     family = model_family(model) if cfg.rewards.model_family == "auto" else cfg.rewards.model_family
@@ -140,8 +141,8 @@ def setup(cfg: Config) -> Run:
         temperature=cfg.rollout.temperature, top_p=cfg.rollout.top_p, top_k=cfg.rollout.top_k,
         suppress_ids=suppress, eos_token_ids=eos_token_ids(policy, processor.tokenizer),
         pad_token_id=pad_token_id(processor.tokenizer), batch_rows=cfg.rollout.batch_rows)
-    sampler = PromptSampler(len(records), cfg.seed, cfg.data.shuffle, accelerator.process_index,
-                            accelerator.num_processes)
+    sampler = make_sampler(data.sizes, data.weights, cfg.seed, cfg.data.shuffle, accelerator.process_index,
+                           accelerator.num_processes)
     return Run(cfg, accelerator, model, ref_model, processor, optimizer, scheduler, engine, collator,
                records, sampler, rewards, family, torch.tensor(suppress, dtype=torch.long),
                pad_token_id(processor.tokenizer), resume_from)
@@ -196,7 +197,7 @@ def configure_deepspeed(accelerator, optim) -> None:
     ds["gradient_clipping"] = optim.grad_clip
 
 
-def load_data(cfg: Config, accelerator) -> list:
+def load_data(cfg: Config, accelerator):
     return load_training_data(cfg, accelerator)  # synthetic data if due, then every record checked
 
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .loading import iter_checked
-from .tasks import TaskChecks
+from .tasks import TaskChecks, task_checks
 
 SHOW_PER_KIND = 5
 
@@ -137,9 +137,8 @@ def main(argv: list[str] | None = None) -> int:
     cfg = load_config(args.preset, args.overrides)
     if args.model:
         cfg.model.path, cfg.model.build_tiny = args.model, ""
-    if cfg.data.box_tolerance < 0:
-        raise ConfigError(f"data.box_tolerance={cfg.data.box_tolerance}: must be >= 0 (pixels)")
-    rewards = tuple(cfg.rewards.weights) if args.preset else ()
+    checks = task_checks(cfg) if args.preset else TaskChecks(cfg.data.box_tolerance, cfg.data.clip_boxes)
+    rewards = checks.rewards if not checks.by_task else tuple(f"{t}: {'+'.join(r)}" for t, r in checks.by_task)
     collator, note = None, None
     if args.model:
         collator = _collator(cfg)  # the model asked for must load: exit 2 naming it otherwise
@@ -148,8 +147,7 @@ def main(argv: list[str] | None = None) -> int:
             collator = _collator(cfg)
         except ConfigError as err:  # the preset's hub model is unreachable here: check the data anyway
             note = f"not counted: {err}; give --model PATH"
-    report = check_file(args.file, cfg.data.image_root or None,
-                        TaskChecks(cfg.data.box_tolerance, cfg.data.clip_boxes, rewards), collator, args.split)
+    report = check_file(args.file, cfg.data.image_root or None, checks, collator, args.split)
     report.tokens_note = note or report.tokens_note
     parts = [f"preset {args.preset}" if args.preset else "", f"rewards {', '.join(rewards)}" if rewards else "",
              f"model {cfg.model.path} (template {cfg.data.template})" if collator else ""]

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import difflib
 import logging
+from dataclasses import dataclass
 from pathlib import Path
 
 from ..config import Config, ConfigError
 from .loading import load_records
-from .tasks import TaskChecks
+from .tasks import task_checks
 
 log = logging.getLogger(__name__)
 SYNTHETIC_TASKS = ("color", "count")
@@ -29,7 +30,30 @@ def _close_matches(path: Path) -> list[str]:
     return [str(path.parent / n) for n in difflib.get_close_matches(path.name, names, n=3, cutoff=0.6)]
 
 
+def train_sources(train) -> list[tuple[str, float | None]]:
+    """data.train as (path, weight) pairs: one path; a list (weight None: every record alike);
+    or {path: weight} (sources mixed by weight)."""
+    if isinstance(train, dict):
+        return [(str(p), float(w)) for p, w in train.items()]
+    if isinstance(train, list):
+        return [(str(p), None) for p in train]
+    return [(str(train), None)]
+
+
 def check_train_path(cfg: Config) -> None:
+    """Every data.train source exists, or data.synthetic may safely generate the one file there."""
+    sources = train_sources(cfg.data.train)
+    if len(sources) > 1 or not isinstance(cfg.data.train, str):
+        for path, _ in sources:
+            if not Path(path).exists():
+                close = _close_matches(Path(path))
+                hint = f"; did you mean {' or '.join(close)}?" if close else ""
+                raise ConfigError(f"data.train: {path}: no such file or folder{hint}")
+        return
+    check_one_path(cfg)
+
+
+def check_one_path(cfg: Config) -> None:
     """data.train exists, or data.synthetic may safely generate it there; ConfigError otherwise."""
     data = cfg.data
     path = Path(data.train)
@@ -53,11 +77,20 @@ def check_train_path(cfg: Config) -> None:
                           "Set data.synthetic='' to train on your own file.")
 
 
-def load_training_data(cfg: Config, accelerator) -> list:
-    """Generate the synthetic task if due (main process first), then load and check the records."""
+@dataclass
+class TrainingData:
+    records: list          # every source's records, concatenated in order
+    sizes: list[int]       # records per source
+    weights: list[float] | None  # mixing weights (data.train as {path: weight}); None: records alike
+
+
+def load_training_data(cfg: Config, accelerator) -> TrainingData:
+    """Generate the synthetic task if due (main process first), then load and check every
+    source's records (a record whose task no reward stack scores is refused here)."""
     data = cfg.data
-    path = Path(data.train)
-    if data.synthetic and not path.exists():
+    sources = train_sources(data.train)
+    path = Path(sources[0][0])
+    if data.synthetic and len(sources) == 1 and not path.exists():
         check_train_path(cfg)
         with accelerator.main_process_first():
             if accelerator.is_main_process and not path.exists():
@@ -67,5 +100,10 @@ def load_training_data(cfg: Config, accelerator) -> list:
                 log.warning("generated %d synthetic %r records at %s (images in %s) because data.train did not "
                             "exist and data.synthetic=%s; set data.synthetic='' to train on your own data",
                             data.synthetic_size, data.synthetic, path, path.parent / "images", data.synthetic)
-    checks = TaskChecks(data.box_tolerance, data.clip_boxes, tuple(cfg.rewards.weights))
-    return load_records(path, data.image_root or None, on_bad=data.on_bad_record, checks=checks)
+    checks = task_checks(cfg)
+    parts = [load_records(p, data.image_root or None, on_bad=data.on_bad_record, checks=checks) for p, _ in sources]
+    weights = [w for _, w in sources] if isinstance(data.train, dict) else None
+    if len(parts) > 1:
+        log.info("data.train: %s", ", ".join(f"{p} ({len(r)} records" + (f", weight {w:g})" if w else ")")
+                                         for (p, w), r in zip(sources, parts)))
+    return TrainingData([r for part in parts for r in part], [len(p) for p in parts], weights)

@@ -40,3 +40,35 @@ class PromptSampler:
     def load_state(self, state: dict) -> None:
         self.epoch, self.pos = state["epoch"], state["pos"]
         self._order = self._make_order()
+
+
+class MixedSampler:
+    """Several sources mixed by weight: each prompt's source is drawn (seeded, per process),
+    then that source's own PromptSampler gives its next record. Indices are into the
+    sources' records concatenated in order. `state()` / `load_state()` resume it exactly."""
+
+    def __init__(self, sizes: list[int], weights: list[float], seed: int = 0, shuffle: bool = True,
+                 rank: int = 0, world: int = 1):
+        self.offsets = [sum(sizes[:i]) for i in range(len(sizes))]
+        self.weights = list(weights)
+        self.parts = [PromptSampler(n, seed + 7919 * i, shuffle, rank, world) for i, n in enumerate(sizes)]
+        self.rng = random.Random(f"mix-{seed}-{rank}")
+
+    def take(self, n: int) -> list[int]:
+        sources = self.rng.choices(range(len(self.parts)), weights=self.weights, k=n)
+        return [self.offsets[i] + self.parts[i].take(1)[0] for i in sources]
+
+    def state(self) -> dict:
+        return {"parts": [p.state() for p in self.parts], "rng": self.rng.getstate()}
+
+    def load_state(self, state: dict) -> None:
+        for part, s in zip(self.parts, state["parts"]):
+            part.load_state(s)
+        self.rng.setstate(state["rng"])
+
+
+def make_sampler(sizes: list[int], weights: list[float] | None, seed: int, shuffle: bool, rank: int, world: int):
+    """One shuffled stream over all records, or a weighted mix of the sources."""
+    if weights is None:
+        return PromptSampler(sum(sizes), seed, shuffle, rank, world)
+    return MixedSampler(sizes, weights, seed, shuffle, rank, world)

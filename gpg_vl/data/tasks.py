@@ -56,6 +56,19 @@ class TaskChecks:
     box_tolerance: float = BOX_TOLERANCE_PX
     clip_boxes: bool = False
     rewards: tuple[str, ...] = ()
+    by_task: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (task, its rules): rewards.by_task
+
+    def rules_for(self, task: str) -> tuple[str, ...] | None:
+        """The rules that will score a record of `task`; None when rewards.by_task has no stack for it."""
+        if not self.by_task:
+            return self.rewards
+        return dict(self.by_task).get(task)
+
+
+def task_checks(cfg) -> TaskChecks:
+    """The checks a run's config asks for (data.box_tolerance, data.clip_boxes, its reward rules)."""
+    by_task = tuple((str(t), tuple((spec or {}).get("weights") or {})) for t, spec in cfg.rewards.by_task.items())
+    return TaskChecks(cfg.data.box_tolerance, cfg.data.clip_boxes, tuple(cfg.rewards.weights), by_task)
 
 
 def _is_number(v: Any) -> bool:
@@ -179,7 +192,11 @@ def check_task(record: Record, checks: TaskChecks = TaskChecks()) -> list[str]:
         if token in record.problem:
             raise _fail(record, "problem", f"contains the vision token {token}; the template places image "
                         "tokens itself, so remove it", "problem")
-    for rule in checks.rewards:
+    rules = checks.rules_for(record.task)
+    if rules is None:
+        raise _fail(record, "task", f"rewards.by_task has no stack for task '{record.task}' (it has: "
+                    f"{', '.join(t for t, _ in checks.by_task)}); add one or drop these records", "reward/task")
+    for rule in rules:
         if not can_score(rule, record.task):
             scores = ", ".join(sorted(t for t in reward_tasks(rule) if t != "*"))
             raise _fail(record, "task", f"reward '{rule}' cannot score task '{record.task}' (it scores: "

@@ -19,8 +19,8 @@ from . import answer_rules, box_rules, format_rules  # noqa: F401  (register the
 from .context import CONVENTIONS, FAMILY_CONVENTIONS, RewardContext
 from .registry import RewardFn, RewardLookupError, get_reward, list_rewards, register_reward
 from .stack import RewardStack
-from .tasks import TaskRewards, TaskScores
+from .tasks import TaskRewards, TaskScores, build_rewards
 
 __all__ = ["RewardContext", "RewardFn", "RewardStack", "RewardLookupError", "register_reward",
            "get_reward", "list_rewards", "CONVENTIONS", "FAMILY_CONVENTIONS", "TaskRewards",
-           "TaskScores"]
+           "TaskScores", "build_rewards"]

@@ -116,6 +116,11 @@ class TaskRewards:
             for i, value in zip(result.rows[key.split("/", 1)[0]], values):
                 column[i] = value
             columns[key] = column
+        for task, rows in result.rows.items():
+            column = [math.nan] * len(completions)
+            for i in rows:
+                column[i] = result.totals[i]
+            columns[f"{task}/total"] = column
         return columns, result.totals
 
     @property
@@ -146,3 +151,8 @@ class TaskRewards:
             out["reward/total"] = sum(result.totals) / len(result.totals)
         out.update({f"reward_errors/{key}": float(c) for key, c in result.errors.items()})
         return out
+
+
+def build_rewards(weights: dict, args: dict | None = None, by_task: dict | None = None):
+    """The run's scorer: per-task stacks when `rewards.by_task` is set, else one stack."""
+    return TaskRewards.from_config(by_task) if by_task else RewardStack.from_config(weights, args)

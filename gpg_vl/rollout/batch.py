@@ -106,6 +106,8 @@ class RolloutBatch:
             sampling_logprobs=None if any(b.sampling_logprobs is None for b in batches) else
             _pad_stack([b.sampling_logprobs for b in batches], 0.0, left=False),
             stale=torch.cat([b.stale_rows for b in batches]),
-            rewards={k: torch.cat([b.rewards[k] for b in batches]) for k in batches[0].rewards},
+            rewards={k: torch.cat([b.rewards.get(k, torch.full((b.completion_ids.shape[0],), float("nan")))
+                                   for b in batches])  # NaN: a rule of a task these rows are not
+                     for k in dict.fromkeys(k for b in batches for k in b.rewards)},
             reward_total=cat_opt([b.reward_total for b in batches]),
             advantages=cat_opt([b.advantages for b in batches]))
