@@ -1,0 +1,95 @@
+"""Per-token log-probs from hidden states, a chunk of tokens at a time: never [N, T, V].
+
+The model's own head returns logits for every kept position at once: 8 completions x 512
+tokens x a 151,936-token vocabulary is 2.5 GB of fp32 logits, and log-softmax and its
+gradient hold a few more of the same size. Here the body returns hidden states [M, H]
+for the M tokens that are scored, and each chunk of them goes through lm_head ->
+/ temperature -> suppressed ids at -inf -> log-softmax -> gather under activation
+checkpointing: its logits are freed after the forward and recomputed in the backward,
+so at most one chunk's logits [chunk, V] (and their gradient) is alive at a time.
+
+lm_head is called as a module (not through its weight), and `through_wrapper` runs the
+whole computation as the wrapper's forward, so DDP's, DeepSpeed ZeRO-3's and FSDP's
+hooks (gradient sync, parameter gathering) see it as one ordinary forward.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+from torch.utils.checkpoint import checkpoint
+
+LOGITS_PER_CHUNK = 2 ** 26  # fp32 logits alive at once (256 MiB); chunk tokens = this // V
+
+
+def scaled_logits(logits: Tensor, temperature: float, suppress_ids: Tensor | None) -> Tensor:
+    """[..., V] logits as sampling saw them: fp32, / temperature, suppressed ids at -inf."""
+    logits = logits.float() / temperature  # a fresh tensor: filling it in place keeps one copy
+    if suppress_ids is not None and len(suppress_ids):
+        logits.index_fill_(-1, suppress_ids.to(logits.device), float("-inf"))
+    return logits
+
+
+def piece_logprobs(head, hidden: Tensor, targets: Tensor, temperature: float,
+                   suppress_ids: Tensor | None) -> Tensor:
+    """log p(targets) [c] of hidden [c, H] under head -> temperature -> suppression."""
+    logits = scaled_logits(head(hidden), temperature, suppress_ids)  # [c, V] fp32
+    return logits.gather(-1, targets[:, None]).squeeze(-1) - logits.logsumexp(dim=-1)
+
+
+def chunked_logprobs(head, hidden: Tensor, targets: Tensor, temperature: float = 1.0,
+                     suppress_ids: Tensor | None = None, chunk_tokens: int | None = None) -> Tensor:
+    """log p(targets) [M] (fp32) for hidden [M, H]; chunks of `chunk_tokens` recomputed in backward.
+
+    chunk_tokens None: LOGITS_PER_CHUNK // V tokens; 0: all M at once with no
+    recomputation (the model's own head's memory: the reference in tests and benchmarks).
+    """
+    if chunk_tokens == 0 or hidden.shape[0] == 0:
+        return piece_logprobs(head, hidden, targets, temperature, suppress_ids)
+    if chunk_tokens is None:
+        chunk_tokens = max(1, LOGITS_PER_CHUNK // head.out_features)  # (ZeRO-3 empties .weight)
+    recompute = torch.is_grad_enabled() and (hidden.requires_grad or head.weight.requires_grad)
+    out = []
+    for h, t in zip(hidden.split(chunk_tokens), targets.split(chunk_tokens)):
+        if recompute:
+            out.append(checkpoint(piece_logprobs, head, h, t, temperature, suppress_ids, use_reentrant=False))
+        else:
+            out.append(piece_logprobs(head, h, t, temperature, suppress_ids))
+    return torch.cat(out)
+
+
+def causal_lm(model):
+    """The transformers model inside DDP / DeepSpeed / FSDP wrappers."""
+    return getattr(model, "module", model)
+
+
+def through_wrapper(model, fn, **inputs):
+    """fn(inner_model, **inputs), run as `model`'s forward so a wrapper's hooks apply.
+
+    DDP prepares its gradient reduction, ZeRO-3 and FSDP gather parameters, all in the
+    wrapper's forward; calling the inner model's parts directly would skip them (the
+    forward-redirection trick Lightning and TRL use for the same reason).
+    """
+    inner = causal_lm(model)
+    if inner is model:
+        return fn(inner, **inputs)
+    inner.forward = lambda **kw: fn(inner, **kw)  # an instance attribute shadows the method
+    try:
+        return model(**inputs)
+    finally:
+        del inner.forward
+
+
+def hidden_logprobs(inner, select: Tensor, targets: Tensor, temperature: float, suppress_ids: Tensor | None,
+                    chunk_tokens: int | None, **model_inputs) -> Tensor:
+    """log p(targets) [M]: the body's last hidden states [B, L, H] at flat positions select [M]."""
+    hidden = inner.model(**model_inputs, use_cache=False).last_hidden_state  # [B, L, H]
+    hidden = hidden.reshape(-1, hidden.shape[-1])[select]  # [M, H]
+    return chunked_logprobs(inner.lm_head, hidden, targets, temperature, suppress_ids, chunk_tokens)
+
+
+def scatter_rows(values: Tensor, mask: Tensor) -> Tensor:
+    """[n, C] with values [M] at mask's M true entries (row-major) and 0 elsewhere."""
+    out = values.new_zeros(mask.shape)
+    out[mask.bool()] = values
+    return out
