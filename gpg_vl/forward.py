@@ -22,7 +22,7 @@ import logging
 import torch
 from torch import Tensor
 
-from .logprobs import causal_lm, hidden_logprobs, scatter_rows, through_wrapper
+from .logprobs import causal_lm, scatter_rows, scored_logprobs
 from .packing import attn_implementation, pack, shared_prompt_mask, unsupported_reason
 from .prefix_attention import KERNELS, prefix_layout
 from .rollout.batch import RolloutBatch
@@ -121,8 +121,7 @@ def row_logprobs(model, batch: RolloutBatch, rows: list[int], temperature: float
     comp, mask = comp.to(device), mask.to(device)
     at = torch.arange(n, device=device)[:, None] * W + (W - C - 1) + torch.arange(C, device=device)  # [n, C]
     real = mask.bool()  # position W-C-1+t predicts completion token t
-    lp = through_wrapper(model, hidden_logprobs, select=at[real], targets=comp[real], temperature=temperature,
-                         suppress_ids=suppress_ids, chunk_tokens=chunk_tokens, **inputs)  # [M]
+    lp = scored_logprobs(model, at[real], comp[real], temperature, suppress_ids, chunk_tokens, **inputs)  # [M]
     return scatter_rows(lp, mask), mask.float()
 
 
@@ -147,8 +146,8 @@ def packed_logprobs(model, batch: RolloutBatch, rows: list[int], temperature: fl
     kept = torch.nonzero(packed.keep.reshape(-1)).squeeze(1).to(device)  # [K] flat positions that predict
     comp, mask = comp.to(device), mask.to(device)
     real = mask.bool()
-    lp = through_wrapper(model, hidden_logprobs, select=kept[packed.source.to(device)[real]], targets=comp[real],
-                         temperature=temperature, suppress_ids=suppress_ids, chunk_tokens=chunk_tokens,
-                         input_ids=packed.input_ids.to(device), position_ids=packed.position_ids.to(device),
-                         pixel_values=pixel_values.to(device), image_grid_thw=grid.to(device), **attention)
+    lp = scored_logprobs(model, kept[packed.source.to(device)[real]], comp[real], temperature, suppress_ids,
+                         chunk_tokens, input_ids=packed.input_ids.to(device),
+                         position_ids=packed.position_ids.to(device),  # [3, B, L]
+                         pixel_values=pixel_values.to(device), image_grid_thw=grid.to(device), **attention)  # [M]
     return scatter_rows(lp, mask), mask.float()

@@ -8,9 +8,10 @@ for the M tokens that are scored, and each chunk of them goes through lm_head ->
 checkpointing: its logits are freed after the forward and recomputed in the backward,
 so at most one chunk's logits [chunk, V] (and their gradient) is alive at a time.
 
-lm_head is called as a module (not through its weight), and `through_wrapper` runs the
-whole computation as the wrapper's forward, so DDP's, DeepSpeed ZeRO-3's and FSDP's
-hooks (gradient sync, parameter gathering) see it as one ordinary forward.
+The model's forward itself runs unchanged, with `ScoringHead` standing in for lm_head for
+that one call: lm_head is still called as a module (never through its weight), so DDP's,
+DeepSpeed ZeRO-3's and FSDP's hooks (gradient sync, parameter gathering) and accelerate's
+autocast see one ordinary forward.
 """
 
 from __future__ import annotations
@@ -65,29 +66,43 @@ def causal_lm(model):
     return getattr(model, "module", model)
 
 
-def through_wrapper(model, fn, **inputs):
-    """fn(inner_model, **inputs), run as `model`'s forward so a wrapper's hooks apply.
+class ScoringHead(torch.nn.Module):
+    """Stands in for lm_head during one forward: hidden [B, L, H] -> log p(targets) [M].
 
-    DDP prepares its gradient reduction, ZeRO-3 and FSDP gather parameters, all in the
-    wrapper's forward; calling the inner model's parts directly would skip them (the
-    forward-redirection trick Lightning and TRL use for the same reason).
+    The model's forward runs as always (a wrapper's hooks, accelerate's autocast, DDP's
+    gradient reduction, ZeRO-3 / FSDP gathering: all of them see one ordinary forward)
+    and calls its output layer once with every position's hidden state; this keeps the M
+    positions in `select` (flat b*L + position) and scores them by `chunked_logprobs`,
+    calling the real lm_head module chunk by chunk (so its own hooks run each time).
+    The model's `logits` output is then these log-probs.
+    """
+
+    def __init__(self, head, select: Tensor, targets: Tensor, temperature: float,
+                 suppress_ids: Tensor | None, chunk_tokens: int | None):
+        super().__init__()
+        self.head, self.select, self.targets = head, select, targets
+        self.temperature, self.suppress_ids, self.chunk_tokens = temperature, suppress_ids, chunk_tokens
+
+    def forward(self, hidden: Tensor) -> Tensor:
+        hidden = hidden.reshape(-1, hidden.shape[-1])[self.select]  # [M, H]
+        return chunked_logprobs(self.head, hidden, self.targets, self.temperature, self.suppress_ids,
+                                self.chunk_tokens)
+
+
+def scored_logprobs(model, select: Tensor, targets: Tensor, temperature: float, suppress_ids: Tensor | None,
+                    chunk_tokens: int | None, **model_inputs) -> Tensor:
+    """log p(targets) [M] at flat positions select [M] of this forward (`ScoringHead` as lm_head).
+
+    Only for models whose forward returns its output layer's result as the logits
+    unchanged: Qwen2-VL and Qwen2.5-VL, and most others (not final-logit soft-capping).
     """
     inner = causal_lm(model)
-    if inner is model:
-        return fn(inner, **inputs)
-    inner.forward = lambda **kw: fn(inner, **kw)  # an instance attribute shadows the method
+    head = inner.get_output_embeddings()
+    inner.set_output_embeddings(ScoringHead(head, select, targets, temperature, suppress_ids, chunk_tokens))
     try:
-        return model(**inputs)
+        return model(**model_inputs, use_cache=False).logits  # [M]
     finally:
-        del inner.forward
-
-
-def hidden_logprobs(inner, select: Tensor, targets: Tensor, temperature: float, suppress_ids: Tensor | None,
-                    chunk_tokens: int | None, **model_inputs) -> Tensor:
-    """log p(targets) [M]: the body's last hidden states [B, L, H] at flat positions select [M]."""
-    hidden = inner.model(**model_inputs, use_cache=False).last_hidden_state  # [B, L, H]
-    hidden = hidden.reshape(-1, hidden.shape[-1])[select]  # [M, H]
-    return chunked_logprobs(inner.lm_head, hidden, targets, temperature, suppress_ids, chunk_tokens)
+        inner.set_output_embeddings(head)
 
 
 def scatter_rows(values: Tensor, mask: Tensor) -> Tensor:
