@@ -48,6 +48,8 @@ def gpg_config(model_dir: str, data: str, out_dir: str, steps: int, setting: dic
         "ckpt.final": False, "probe.size": 0,
         "model.gradient_checkpointing": setting.get("gradient_checkpointing", False),
     }
+    if "min_pixels" in setting:  # images resized up: more image tokens per prompt
+        overrides["vision.min_pixels"] = setting["min_pixels"]
     return load_config(None, [f"{k}={v}" for k, v in overrides.items()])
 
 

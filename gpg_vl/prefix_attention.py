@@ -1,0 +1,187 @@
+"""Shared-prefix attention for the packed training forward, without an L x L mask.
+
+A packed row is [prompt (P_b tokens) | completion 1 | ... | completion k] (packing.py).
+Under the dense 4-D mask SDPA scores every (query, key) pair of the row: (P + G*C)^2 per
+group, and FlashAttention takes no such mask at all. Here the same attention runs as two
+calls of an existing kernel (PrefixGrouper, arXiv 2506.05433):
+
+1. the prompt's causal self-attention, once per group: queries/keys [B, H, P, D] with
+   `is_causal` (prompts sit at the start of their row, so a shorter prompt's tail is
+   never seen by its own prompt queries and its outputs there are discarded);
+2. each completion's queries [N, H, Cq, D] over [its prompt's keys ; its own keys]
+   [N, H, P + Cq, D]: prompt keys past P_b hidden, own keys causal. That is
+   G*C*(P + C) scores per group instead of (P + G*C)^2; no tensor is L x L.
+
+With flash-attention installed (`attn_implementation="flash_attention_2"`) both calls go
+to its varlen kernel, which needs no mask and no padding at all: call 1 over the B
+prompts, call 2 over N sequences [prompt_b ; own] of which the last c_i are queries
+(flash-attention aligns `causal` bottom-right when there are fewer queries than keys).
+
+The function is routed by a keyword argument, not by the config's attention name: the
+model keeps `sdpa` / `flash_attention_2`, and `prefix_layout=...` passed to the model's
+forward reaches every attention layer (transformers forwards extra kwargs). Gradient
+checkpointing re-runs the layers during backward, long after a context manager that
+switched the config would have restored it; a kwarg travels with the recomputation.
+Without `prefix_layout`, and in the vision tower's (non-causal) attention, which receives
+the same kwargs, the wrapped kernel runs exactly as before.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+from transformers import AttentionInterface
+from transformers.integrations.sdpa_attention import repeat_kv
+
+KERNELS = {"sdpa": "sdpa", "flash_attention_2": "varlen"}  # model attention -> how the two calls run
+
+
+@dataclass
+class PrefixLayout:
+    """Index tensors for the two calls over packed rows [B, L] (all on the model's device).
+
+    P: the longest prompt; prompt_len [B]; prompt_at [sum P_b] flat index (b*L + position)
+    of every prompt token, row-major; rows [N] the packed row of each completion that feeds tokens; tokens [T] flat index (b*L + position) of every completion token,
+    completion-major; which [T] / t [T]: its completion and rank; counts [N] its tokens.
+    source [B*L]: where each packed position's output comes from (see `assemble`).
+    """
+
+    kernel: str
+    B: int
+    L: int
+    P: int
+    prompt_len: Tensor
+    prompt_at: Tensor
+    rows: Tensor
+    tokens: Tensor
+    which: Tensor
+    t: Tensor
+    counts: Tensor
+    source: Tensor
+
+
+def prefix_layout(segment: Tensor, kernel: str = "sdpa") -> PrefixLayout:
+    """The layout of packed rows whose segment [B, L] is 0 prompt, i completion i, -1 padding."""
+    B, L = segment.shape
+    dev = segment.device
+    prompt_len = (segment == 0).sum(dim=1)  # [B]
+    P = int(prompt_len.max())
+    flat = segment.reshape(-1)
+    tokens = torch.nonzero(flat > 0).squeeze(1)  # [T], row-major = completion-major
+    key = (tokens // L) * (L + 1) + flat[tokens]  # one value per (row, completion)
+    _, counts = torch.unique_consecutive(key, return_counts=True)  # [N]
+    starts = counts.cumsum(0) - counts
+    which = torch.repeat_interleave(torch.arange(len(counts), device=dev), counts)  # [T]
+    t = torch.arange(len(tokens), device=dev) - starts[which]  # [T]
+    rows = tokens[starts] // L  # [N]
+    Cq = int(counts.max()) if len(counts) else 0
+    n_prompt = int(prompt_len.sum()) if kernel == "varlen" else B * P  # rows of call 1's output
+    n_comp = len(tokens) if kernel == "varlen" else len(counts) * Cq  # rows of call 2's output
+    source = torch.full((B * L,), n_prompt + n_comp, dtype=torch.long, device=dev)  # padding: a zero row
+    prompt_at = torch.nonzero(flat == 0).squeeze(1)  # [sum P_b] row-major
+    if kernel == "varlen":
+        source[prompt_at] = torch.arange(len(prompt_at), device=dev)
+        source[tokens] = n_prompt + torch.arange(len(tokens), device=dev)
+    else:
+        source[prompt_at] = (prompt_at // L) * P + prompt_at % L
+        source[tokens] = n_prompt + which * Cq + t
+    return PrefixLayout(kernel, B, L, P, prompt_len, prompt_at, rows, tokens, which, t, counts, source)
+
+
+def assemble(layout: PrefixLayout, prompt_out: Tensor, comp_out: Tensor) -> Tensor:
+    """[B, L, H, D] from call 1's rows [n_prompt, H, D] and call 2's [n_comp, H, D] (one gather)."""
+    zero = prompt_out.new_zeros(1, *prompt_out.shape[1:])  # padding positions: never seen, never kept
+    table = torch.cat([prompt_out, comp_out, zero])
+    return table[layout.source].view(layout.B, layout.L, *prompt_out.shape[1:])
+
+
+def sdpa_calls(layout: PrefixLayout, query: Tensor, key: Tensor, value: Tensor, scaling: float,
+               dropout: float) -> tuple[Tensor, Tensor]:
+    """Two SDPA calls; query [B, Hq, L, D], key/value [B, Hq, L, D] (GQA already repeated)."""
+    B, H, L, D = query.shape
+    P, N = layout.P, len(layout.counts)
+    prompt = F.scaled_dot_product_attention(query[:, :, :P], key[:, :, :P], value[:, :, :P], dropout_p=dropout,
+                                            is_causal=True, scale=scaling)  # [B, H, P, D]
+    prompt = prompt.transpose(1, 2).reshape(B * P, H, D)
+    if N == 0:  # every completion is a single token: nothing but the prompt runs
+        return prompt, prompt.new_zeros(0, H, D)
+    Cq = int(layout.counts.max())
+    index = torch.zeros(N, Cq, dtype=torch.long, device=query.device)  # [N, Cq]; slack points at position 0
+    index[layout.which, layout.t] = layout.tokens
+
+    def own(x):  # [B, H, L, D] -> [N, H, Cq, D]: each completion's own tokens, right-padded
+        return x.transpose(1, 2).reshape(B * L, H, D)[index].transpose(1, 2)
+
+    k = torch.cat([key[:, :, :P][layout.rows], own(key)], dim=2)  # [N, H, P + Cq, D]
+    v = torch.cat([value[:, :, :P][layout.rows], own(value)], dim=2)
+    sees_prompt = torch.arange(P, device=query.device)[None, :] < layout.prompt_len[layout.rows, None]  # [N, P]
+    causal = torch.ones(Cq, Cq, dtype=torch.bool, device=query.device).tril()  # [Cq, Cq]
+    mask = torch.cat([sees_prompt[:, None, :].expand(N, Cq, P), causal.expand(N, Cq, Cq)], dim=2)[:, None]
+    comp = F.scaled_dot_product_attention(own(query), k, v, attn_mask=mask, dropout_p=dropout, scale=scaling)
+    return prompt, comp.transpose(1, 2).reshape(N * Cq, H, D)  # [N*Cq, H, D]
+
+
+def varlen_kernel():
+    """flash-attention's varlen function (tests substitute a torch stand-in)."""
+    from flash_attn import flash_attn_varlen_func
+
+    return flash_attn_varlen_func
+
+
+def varlen_calls(layout: PrefixLayout, query: Tensor, key: Tensor, value: Tensor, scaling: float,
+                 dropout: float) -> tuple[Tensor, Tensor]:
+    """Two varlen calls, no padding: query [B, Hq, L, D], key/value [B, Hkv, L, D] (GQA native)."""
+    B, _, L, D = query.shape
+    q, k, v = (x.transpose(1, 2).reshape(B * L, x.shape[1], D) for x in (query, key, value))  # [B*L, H, D]
+    dev, fn = query.device, varlen_kernel()
+    plen = layout.prompt_len
+    cu_p = F.pad(plen.cumsum(0), (1, 0)).int()  # [B+1]
+    at = layout.prompt_at
+    prompt = fn(q[at], k[at], v[at], cu_p, cu_p, layout.P, layout.P,
+                dropout_p=dropout, softmax_scale=scaling, causal=True)  # [sum P_b, Hq, D]
+    if len(layout.counts) == 0:
+        return prompt, prompt.new_zeros(0, *prompt.shape[1:])
+    seq_p = plen[layout.rows]  # [N] prompt keys of each completion
+    klen = seq_p + layout.counts  # [N]
+    cu_k = F.pad(klen.cumsum(0), (1, 0))
+    j = torch.repeat_interleave(torch.arange(len(klen), device=dev), klen)  # [sum klen] completion of each key
+    o = torch.arange(len(j), device=dev) - cu_k[j]  # rank within [prompt ; own]
+    own_start = F.pad(layout.counts.cumsum(0), (1, 0))[:-1]
+    own = layout.tokens[(own_start[j] + o - seq_p[j]).clamp(min=0, max=len(layout.tokens) - 1)]
+    keys_at = torch.where(o < seq_p[j], layout.rows[j] * L + o, own)  # [sum klen]
+    cu_q = F.pad(layout.counts.cumsum(0), (1, 0)).int()
+    comp = fn(q[layout.tokens], k[keys_at], v[keys_at], cu_q, cu_k.int(), int(layout.counts.max()),
+              int(klen.max()), dropout_p=dropout, softmax_scale=scaling, causal=True)  # [T, Hq, D]
+    return prompt, comp
+
+
+def prefix_attention(module, query: Tensor, key: Tensor, value: Tensor, layout: PrefixLayout,
+                     scaling: float, dropout: float = 0.0) -> Tensor:
+    """Attention output [B, L, Hq, D] of packed rows; query [B, Hq, L, D], key/value [B, Hkv, L, D]."""
+    if layout.kernel == "varlen":
+        prompt, comp = varlen_calls(layout, query, key, value, scaling, dropout)
+    else:
+        rep = query.shape[1] // key.shape[1]  # query heads per key/value head (GQA)
+        prompt, comp = sdpa_calls(layout, query, repeat_kv(key, rep), repeat_kv(value, rep), scaling, dropout)
+    return assemble(layout, prompt, comp)
+
+
+def routed(base):
+    """`base` (a transformers attention function) unless the forward carries a `prefix_layout`."""
+    def attention(module, query, key, value, attention_mask, dropout: float = 0.0, scaling: float | None = None,
+                  prefix_layout: PrefixLayout | None = None, **kwargs):
+        if prefix_layout is None or not module.is_causal:  # the vision tower gets the kwargs too
+            return base(module, query, key, value, attention_mask, dropout=dropout, scaling=scaling, **kwargs)
+        scale = scaling if scaling is not None else query.shape[-1] ** -0.5
+        return prefix_attention(module, query, key, value, prefix_layout, scale, dropout), None
+
+    attention.base = base
+    return attention
+
+
+for _name in KERNELS:  # idempotent: a re-import wraps the original, not the wrapper
+    _fn = AttentionInterface._global_mapping[_name]
+    AttentionInterface.register(_name, routed(getattr(_fn, "base", _fn)))
