@@ -166,7 +166,13 @@ def make_accelerator(dtype: str = "float32"):
     import os
 
     from accelerate import Accelerator
+    from accelerate.state import AcceleratorState
     from accelerate.utils import InitProcessGroupKwargs
+
+    # accelerate keeps one state per process and refuses another precision; a second run in
+    # the same process (a notebook, a sweep, the tests) may ask for one. The process group
+    # (PartialState) is kept.
+    AcceleratorState._reset_state()
 
     once = dict(step_scheduler_with_optimizer=False, mixed_precision=MIXED_PRECISION[dtype])
     if torch.cuda.is_available():

@@ -151,7 +151,7 @@ def test_demo_generation_says_what_and_where(tmp_path, caplog):
     from gpg_vl.data.prepare import load_training_data
 
     cfg = load_config("demo", [f"data.train={tmp_path}/new/train.jsonl", "data.synthetic_size=6"])
-    records = load_training_data(cfg, _MainOnly())
+    records = load_training_data(cfg, _MainOnly()).records
     assert len(records) == 6
     assert f"generated 6 synthetic 'color' records at {tmp_path}/new/train.jsonl" in caplog.text
 
