@@ -51,6 +51,8 @@ def chunked_logprobs(head, hidden: Tensor, targets: Tensor, temperature: float =
         return piece_logprobs(head, hidden, targets, temperature, suppress_ids)
     if chunk_tokens is None:
         chunk_tokens = max(1, LOGITS_PER_CHUNK // head.out_features)  # (ZeRO-3 empties .weight)
+    if hidden.shape[0] <= chunk_tokens:  # one chunk within the budget: recomputing it would save nothing
+        return piece_logprobs(head, hidden, targets, temperature, suppress_ids)
     recompute = torch.is_grad_enabled() and (hidden.requires_grad or head.weight.requires_grad)
     out = []
     for h, t in zip(hidden.split(chunk_tokens), targets.split(chunk_tokens)):
