@@ -215,8 +215,6 @@ def make_scheduler(optimizer, optim):
             return 1.0
         return max(0.0, 1.0 - (step - optim.warmup_steps) / max(1, optim.steps - optim.warmup_steps))
 
-    if optim.schedule not in ("linear", "constant"):
-        raise ValueError(f"optim.schedule {optim.schedule!r} unknown; valid: linear, constant")
     return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
 
 
