@@ -82,16 +82,16 @@ def model_diffs(family: str, dtype: str, work: Path) -> str:
     from gpg_vl.data.vision import VisionSettings
     from gpg_vl.forward import packed_logprobs
     from gpg_vl.models import load_policy
-    from gpg_vl.rollout.tokens import suppressed_token_ids
+    from gpg_vl.rollout.tokens import suppressed_ids
     from gpg_vl.tiny import build_tiny_model
 
     model, processor = load_policy(ModelConfig(path=str(build_tiny_model(work / family, family)), dtype=dtype))
     model.train()
     if not (work / "data" / "train.jsonl").exists():
         write_synthetic("count", 8, work / "data", "train", seed=0)
-    prompts = PromptCollator(processor, VisionSettings(), max_prompt_length=512)(load_records(work / "data" / "train.jsonl"))
+    prompts = PromptCollator(processor, family_of(model), max_prompt_length=512)(load_records(work / "data" / "train.jsonl"))
     vocab = model.config.text_config.vocab_size
-    suppress = suppressed_token_ids(processor.tokenizer, vocab)
+    suppress = suppressed_ids(model, processor.tokenizer)
     batch = sweep_batch(prompts, 4, 20, suppress, vocab)
     batch.completion_mask = (torch.arange(20)[None] < torch.randint(1, 21, (32,), generator=torch.Generator().manual_seed(1))[:, None]).long()
     weights = torch.linspace(-1, 1, 32 * 20).view(32, 20)

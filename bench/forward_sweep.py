@@ -44,13 +44,13 @@ def run_sweep(model_dir: str, data: str, groups=(2, 4, 8, 16), prompts_n: int = 
     from gpg_vl.data.vision import VisionSettings
     from gpg_vl.forward import packed_logprobs, row_logprobs
     from gpg_vl.models import load_policy
-    from gpg_vl.rollout.tokens import suppressed_token_ids
+    from gpg_vl.rollout.tokens import suppressed_ids
 
     model, processor = load_policy(ModelConfig(path=model_dir))
     model.train()
-    prompts = PromptCollator(processor, VisionSettings(), max_prompt_length=512)(load_records(data)[:prompts_n])
+    prompts = PromptCollator(processor, family_of(model), max_prompt_length=512)(load_records(data)[:prompts_n])
     vocab = model.config.text_config.vocab_size
-    suppress = suppressed_token_ids(processor.tokenizer, vocab)
+    suppress = suppressed_ids(model, processor.tokenizer)
     P = int(prompts.attention_mask.sum())  # real prompt tokens, all prompts
     out = []
     for G in groups:

@@ -101,7 +101,7 @@ def prompt_batch(processor, work: Path, P: int):
     side = IMAGE[P]
     image = work / f"image-{side}.png"
     Image.new("RGB", (side, side), (200, 120, 40)).save(image)
-    collate = PromptCollator(processor, VisionSettings(max_pixels=side * side), max_prompt_length=4096)
+    collate = PromptCollator(processor, family_of(model), max_pixels=side * side, max_prompt_length=4096)
 
     def batch(words: int):
         record = {"id": f"p{P}", "task": "count", "images": [str(image.resolve())], "answer": 1,
@@ -135,9 +135,9 @@ def fwd_bwd(model, layout: str, batch, suppress) -> tuple[float, float]:
 
 def run_grid(model, processor, work: Path, skip: set, key_reps: int) -> list[dict]:
     from forward_sweep import sweep_batch
-    from gpg_vl.rollout.tokens import suppressed_token_ids
+    from gpg_vl.rollout.tokens import suppressed_ids
 
-    suppress = suppressed_token_ids(processor.tokenizer, VOCAB)
+    suppress = suppressed_ids(model, processor.tokenizer)
     prompts = {P: prompt_batch(processor, work, P) for P in (256, 1024)}
     warm = sweep_batch(prompts[256], 2, 16, suppress, VOCAB)
     for layout in LAYOUTS:

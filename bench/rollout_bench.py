@@ -37,14 +37,14 @@ def build(work: Path, side: int, prompts_n: int):
     from gpg_vl.data.vision import VisionSettings
     from gpg_vl.models import eos_token_ids, load_policy, pad_token_id
     from gpg_vl.rollout import engine_class
-    from gpg_vl.rollout.tokens import suppressed_token_ids
+    from gpg_vl.rollout.tokens import suppressed_ids
     from train_step_bench import prepare
 
     model_dir, data = prepare(work)
     vision = VisionSettings(min_pixels=side * side, max_pixels=side * side)
     model, processor = load_policy(ModelConfig(path=model_dir), vision)
     prompts = PromptCollator(processor, vision, max_prompt_length=2048)(load_records(data)[:prompts_n])
-    suppress = suppressed_token_ids(processor.tokenizer, model.config.text_config.vocab_size)
+    suppress = suppressed_ids(model, processor.tokenizer)
     engine = engine_class("hf")(model, processor, max_new_tokens=32, temperature=1.0, suppress_ids=suppress,
                                 eos_token_ids=eos_token_ids(model, processor.tokenizer),
                                 pad_token_id=pad_token_id(processor.tokenizer))

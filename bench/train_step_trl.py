@@ -63,13 +63,13 @@ def run_trl(model_dir: str, data: str, out_dir: str, steps: int, setting: dict, 
     from gpg_vl.data.vision import VisionSettings
     from gpg_vl.models import load_processor
     from gpg_vl.config import ModelConfig
-    from gpg_vl.rollout.tokens import suppressed_token_ids
+    from gpg_vl.rollout.tokens import suppressed_ids
     from train_step_gpg import timed_method
 
     vision = VisionSettings(min_pixels=setting["min_pixels"]) if "min_pixels" in setting else None
     processor = load_processor(ModelConfig(path=model_dir), vision)  # the same image sizes as gpg_vl's
     model = AutoModelForImageTextToText.from_pretrained(model_dir, dtype="float32", attn_implementation="sdpa")
-    suppress = suppressed_token_ids(processor.tokenizer, model.config.text_config.vocab_size)
+    suppress = suppressed_ids(model, processor.tokenizer)
     args = trl_config(out_dir, steps, setting, seed, suppress, gradient_checkpointing=gradient_checkpointing)
     sinks = {k: [] for k in ("generate", "forward", "backward", "optimizer")}
     stamps, lengths = [], []  # lengths: TRL's logged mean completion length (same work on both sides)

@@ -30,7 +30,7 @@ class ModelConfig:
     path: str = "runs/tiny-qwen2-vl"
     "Local directory or hub id, loaded with transformers' auto classes."
     build_tiny: str = ""
-    "If set (qwen2_vl | qwen2_5_vl) and `path` does not exist, build the tiny offline model there."
+    "If set (a family: qwen2_vl, qwen2_5_vl, qwen3_vl, qwen3_vl_moe, qwen3_5, qwen3_5_moe, smolvlm, gemma3) and `path` does not exist, build the tiny offline model there."
     dtype: str = "float32"
     "Compute precision: float32 | bfloat16 | float16 (autocast; trained weights stay float32, see docs/precision.md)."
     attn_implementation: str = "sdpa"
@@ -163,7 +163,7 @@ class RewardConfig:
     by_task: dict = field(default_factory=dict)
     "Task -> {weights: {...}, args: {...}}: each record is scored by its task's own stack (then rewards.weights/args are unused)."
     model_family: str = "auto"
-    "Box convention source: auto (from the model config) | qwen2_vl | qwen2_5_vl | generic."
+    "Box convention source: auto (the model's family) | a family name (qwen2_vl, qwen3_vl, ...) | generic (original pixels)."
 
 
 @dataclass

@@ -23,10 +23,16 @@ def _engines() -> list[str]:
     return sorted(ENGINES)
 
 
-def _families() -> list[str]:
-    from .rewards.context import FAMILY_CONVENTIONS
+def _tiny_families() -> list[str]:
+    from .families import FAMILIES
 
-    return list(FAMILY_CONVENTIONS)
+    return list(FAMILIES)
+
+
+def _families() -> list[str]:
+    from .rewards.context import family_conventions
+
+    return list(family_conventions())
 
 
 def _templates() -> list[str]:
@@ -39,7 +45,7 @@ def _templates() -> list[str]:
 CHOICES: dict[str, tuple | Callable[[], list[str]]] = {
     "model.dtype": PRECISIONS,
     "model.attn_implementation": ("sdpa", "eager", "flash_attention_2"),
-    "model.build_tiny": ("", "qwen2_vl", "qwen2_5_vl"),
+    "model.build_tiny": lambda: ["", *_tiny_families()],
     "data.synthetic": ("", "color", "count"),
     "data.on_bad_record": ("error", "skip"),
     "rollout.engine": _engines,

@@ -5,9 +5,9 @@ each prompt and its images once, followed by its group's completions; its attent
 the two-call shared-prefix attention (`prefix_attention.py`: SDPA, or flash-attention's
 varlen kernel) and, for eager attention, the dense shared-prompt 4-D mask. The per-row
 one (`row_logprobs`) runs row r as [its group's prompt (left-padded) | its completion].
-`completion_logprobs` takes the packed layout wherever the model supports it (Qwen2-VL /
-Qwen2.5-VL with SDPA, flash_attention_2 or eager attention) and says once, in the log,
-which path runs and why.
+`choose_forward(model)` picks the layout once per run: packed wherever the model's family
+allows it (gpg_vl.families: full-attention layers with SDPA, flash_attention_2 or eager),
+per-row otherwise, and says in the log which path runs and why.
 
 Either way the body's hidden states are kept only where they predict a completion token,
 and the log-probs come from them a chunk of tokens at a time (`logprobs.py`): logits /
@@ -22,13 +22,12 @@ import logging
 import torch
 from torch import Tensor
 
-from .logprobs import causal_lm, scatter_rows, scored_logprobs
+from .logprobs import scatter_rows, scored_logprobs
 from .packing import attn_implementation, pack, shared_prompt_mask, unsupported_reason
 from .prefix_attention import KERNELS, prefix_layout
 from .rollout.batch import RolloutBatch
 
 log = logging.getLogger(__name__)
-_announced: set[tuple[str, str]] = set()  # (model class, path): log each choice once
 
 
 def micro_batches(batch: RolloutBatch, max_tokens: int, packed: bool = False) -> list[list[int]]:
@@ -75,24 +74,26 @@ def packed_micro_batches(batch: RolloutBatch, max_tokens: int) -> list[list[int]
     return chunks + ([current] if current else [])
 
 
+def choose_forward(model):
+    """The training forward for this model, chosen once: `packed_logprobs` or `row_logprobs`."""
+    reason = unsupported_reason(model)
+    if reason:
+        log.info("training forward: per-row (each completion re-runs its prompt): %s", reason)
+        return row_logprobs
+    log.info("training forward: shared-prompt packed (each prompt and image once per group), %s attention",
+             "shared-prefix two-call" if attn_implementation(model) in KERNELS else "dense-mask")
+    return packed_logprobs
+
+
 def completion_logprobs(model, batch: RolloutBatch, rows: list[int], temperature: float = 1.0,
                         suppress_ids: Tensor | None = None, chunk_tokens: int | None = None) -> tuple[Tensor, Tensor]:
     """(logprobs [n, C], mask [n, C]) for these rows; packed where the model allows it.
 
     chunk_tokens: completion tokens per lm_head chunk (None: as many as keep 2**26 fp32
-    logits alive, 441 at a 151,936-token vocabulary; 0: all at once).
+    logits alive, 441 at a 151,936-token vocabulary; 0: all at once). The loop chooses
+    its forward once (`choose_forward`); this is the same choice made per call.
     """
-    reason = unsupported_reason(model)
-    path = "per-row" if reason else "packed"
-    key = (type(causal_lm(model)).__name__, path)
-    if key not in _announced:
-        _announced.add(key)
-        if reason:
-            log.info("training forward: per-row (each completion re-runs its prompt): %s", reason)
-        else:
-            log.info("training forward: shared-prompt packed (each prompt and image once per group), %s attention",
-                     "shared-prefix two-call" if attn_implementation(model) in KERNELS else "dense-mask")
-    fn = row_logprobs if reason else packed_logprobs
+    fn = row_logprobs if unsupported_reason(model) else packed_logprobs
     return fn(model, batch, rows, temperature, suppress_ids, chunk_tokens=chunk_tokens)
 
 
@@ -110,12 +111,9 @@ def row_logprobs(model, batch: RolloutBatch, rows: list[int], temperature: float
     groups = batch.group_index[rows].tolist()
     p = batch.prompts
     comp, mask, C = trimmed(batch, rows)
-    pixel_values, grid = p.vision_for(groups)
-    inputs = dict(
-        input_ids=torch.cat([p.input_ids[groups], comp], dim=1),
-        attention_mask=torch.cat([p.attention_mask[groups], mask], dim=1),
-        mm_token_type_ids=torch.cat([p.mm_token_type_ids[groups], torch.zeros_like(comp)], dim=1),
-        pixel_values=pixel_values, image_grid_thw=grid)
+    inputs = p.adapter.model_inputs(
+        torch.cat([p.input_ids[groups], comp], dim=1), torch.cat([p.attention_mask[groups], mask], dim=1),
+        torch.cat([p.mm_token_type_ids[groups], torch.zeros_like(comp)], dim=1), p.vision_for(groups))
     inputs = {k: v.to(device) for k, v in inputs.items()}
     n, W = inputs["input_ids"].shape
     comp, mask = comp.to(device), mask.to(device)
@@ -142,12 +140,12 @@ def packed_logprobs(model, batch: RolloutBatch, rows: list[int], temperature: fl
     else:  # eager adds the mask: it must be a float one
         dtype = next(model.parameters()).dtype if attn == "eager" else None
         attention = dict(attention_mask=shared_prompt_mask(packed.segment, dtype).to(device))
-    pixel_values, grid = batch.prompts.vision_for(packed.groups)
+    positions = packed.position_ids if packed.position_ids.shape[0] > 1 else packed.position_ids[0]  # [3|1, B, L]
+    inputs = batch.prompts.adapter.model_inputs(packed.input_ids, None, None, batch.prompts.vision_for(packed.groups))
+    inputs = {k: v.to(device) for k, v in inputs.items()}
     kept = torch.nonzero(packed.keep.reshape(-1)).squeeze(1).to(device)  # [K] flat positions that predict
     comp, mask = comp.to(device), mask.to(device)
     real = mask.bool()
     lp = scored_logprobs(model, kept[packed.source.to(device)[real]], comp[real], temperature, suppress_ids,
-                         chunk_tokens, input_ids=packed.input_ids.to(device),
-                         position_ids=packed.position_ids.to(device),  # [3, B, L]
-                         pixel_values=pixel_values.to(device), image_grid_thw=grid.to(device), **attention)  # [M]
+                         chunk_tokens, position_ids=positions.to(device), **inputs, **attention)  # [M]
     return scatter_rows(lp, mask), mask.float()

@@ -17,13 +17,12 @@ from pathlib import Path
 
 import torch
 
+from . import families
 from .config import ConfigError, ModelConfig
 
 log = logging.getLogger(__name__)
 
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
-FAMILIES = {"qwen2_vl": "qwen2_vl", "qwen2_5_vl": "qwen2_5_vl"}
-TINY_FAMILIES = ("qwen2_vl", "qwen2_5_vl")
 ATTENTION = {"sdpa": None, "eager": None, "flash_attention_2": "flash_attn"}  # -> package it needs
 HUB_TIMEOUT_S = 5.0
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
@@ -42,8 +41,8 @@ def check_model_config(cfg: ModelConfig) -> None:
     if needs and importlib.util.find_spec(needs) is None:
         raise ConfigError(f"model.attn_implementation={cfg.attn_implementation} needs the {needs} package "
                           "(pip install -e '.[gpu]' on a GPU machine); or use sdpa")
-    if cfg.build_tiny and cfg.build_tiny not in TINY_FAMILIES:
-        raise ConfigError(f"model.build_tiny={cfg.build_tiny!r} unknown; valid: {', '.join(TINY_FAMILIES)} "
+    if cfg.build_tiny and cfg.build_tiny not in families.FAMILIES:
+        raise ConfigError(f"model.build_tiny={cfg.build_tiny!r} unknown; valid: {', '.join(families.FAMILIES)} "
                           "(or '' for a real checkpoint)")
     check_model_source(cfg.path, can_build=bool(cfg.build_tiny))
 
@@ -82,6 +81,10 @@ def _check_checkpoint(folder: Path, key: str) -> None:
     if model_type not in MODEL_FOR_IMAGE_TEXT_TO_TEXT_MAPPING_NAMES:
         raise ConfigError(f"{key}={folder}: model_type {model_type!r} is not an image-text-to-text model "
                           "(a vision-language checkpoint such as Qwen2-VL / Qwen2.5-VL is needed)")
+    try:
+        families.for_model_type(model_type)
+    except families.UnknownFamily as err:
+        raise ConfigError(f"{key}={folder}: {err}") from None
     if not any(folder.glob("*.safetensors")) and not any(folder.glob("*.bin")):
         raise ConfigError(f"{key}={folder}: config.json but no weights (*.safetensors / *.bin): "
                           "an unfinished download or save?")
@@ -135,7 +138,8 @@ def load_processor(cfg: ModelConfig, vision=None):
 
         log.info("building the tiny offline %s model at %s", cfg.build_tiny, cfg.path)
         build_tiny_model(cfg.path, cfg.build_tiny)
-    kwargs = {"size": {"shortest_edge": vision.min_pixels, "longest_edge": vision.max_pixels}} if vision else {}
+    family = families.family_at(cfg.path)
+    kwargs = family.processor_kwargs(vision.min_pixels, vision.max_pixels) if vision else {}
     processor = AutoProcessor.from_pretrained(cfg.path, **kwargs)
     processor.tokenizer.padding_side = "left"
     return processor
@@ -164,11 +168,6 @@ def load_model(cfg: ModelConfig, path: str | Path | None = None, dtype: str | No
     return model
 
 
-def model_family(model) -> str:
-    """Box-convention family from the model config: qwen2_vl | qwen2_5_vl | generic."""
-    return FAMILIES.get(getattr(model.config, "model_type", ""), "generic")
-
-
 def text_config(model):
     return getattr(model.config, "text_config", model.config)
 
@@ -176,8 +175,8 @@ def text_config(model):
 def eos_token_ids(model, tokenizer) -> list[int]:
     eos = model.generation_config.eos_token_id
     ids = set(eos if isinstance(eos, list) else [eos] if eos is not None else [])
-    ids.add(tokenizer.convert_tokens_to_ids("<|im_end|>") if "<|im_end|>" in tokenizer.get_vocab()
-            else tokenizer.eos_token_id)
+    turn = families.family_of(model).end_of_turn  # a base checkpoint's eos may be <|endoftext|>
+    ids.add(tokenizer.convert_tokens_to_ids(turn) if turn in tokenizer.get_vocab() else tokenizer.eos_token_id)
     return sorted(i for i in ids if i is not None)
 
 

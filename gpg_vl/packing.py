@@ -8,9 +8,11 @@ its vision tower G times, once per completion. Here a packed row holds
 attended so that a prompt token sees earlier prompt tokens and a completion token sees
 the whole prompt plus its own earlier tokens, never another completion: by the two-call
 shared-prefix attention (prefix_attention.py; SDPA or flash-attention) or, for eager
-attention and as the tests' reference, under the dense 4-D mask `shared_prompt_mask`. Position ids are the prompt's M-RoPE index (3 rows: temporal, height, width),
-and completion token t sits at (prompt's largest position + 1 + t) on all three rows,
-exactly where the per-row forward puts it. So every completion's log-probs equal the
+attention and as the tests' reference, under the dense 4-D mask `shared_prompt_mask`.
+Position ids are the prompt's own (the family adapter's `prompt_positions`: Qwen's M-RoPE
+index, 3 rows: temporal, height, width; or one row for plain RoPE), and completion token
+t sits at (prompt's largest position + 1 + t) on every row, exactly where the per-row
+forward puts it. So every completion's log-probs equal the
 per-row ones, and the prompt's and vision tower's gradients are the sum over the G
 completions, as in the per-row forward. Work per group drops from G x (P + C) tokens and
 G vision passes to P + G x C tokens and one vision pass.
@@ -31,7 +33,6 @@ from .data.collator import PromptBatch
 from .prefix_attention import KERNELS
 from .rollout.batch import RolloutBatch
 
-PACKABLE_MODELS = ("qwen2_vl", "qwen2_5_vl")  # M-RoPE index known and checked by the tests
 PACKED_ATTENTION = (*KERNELS, "eager")  # two-call shared-prefix kernels, and eager under the 4-D mask
 
 
@@ -39,7 +40,7 @@ PACKED_ATTENTION = (*KERNELS, "eager")  # two-call shared-prefix kernels, and ea
 class Packed:
     """One micro-batch laid out as one packed row per prompt (group).
 
-    input_ids: [B, L] right-padded; position_ids: [3, B, L]; segment: [B, L] with 0 for
+    input_ids: [B, L] right-padded; position_ids: [R, B, L] (R: the family's position rows); segment: [B, L] with 0 for
     prompt tokens, i for the group's i-th completion (1-based), -1 for padding.
     keep: [B, L] bool, the positions whose logits are needed (K of them in all).
     source: [n, C] index into the K kept positions: which one predicts token t of row n.
@@ -55,17 +56,13 @@ class Packed:
 
 
 def unsupported_reason(model) -> str | None:
-    """Why the packed forward cannot run on this model (None: it can)."""
-    config = getattr(model, "module", model).config  # DDP / DeepSpeed wrappers keep the model here
-    if getattr(config, "model_type", "") not in PACKABLE_MODELS:
-        return f"model type {getattr(config, 'model_type', '?')!r} is not one of {PACKABLE_MODELS}"
-    text = getattr(config, "text_config", config)
-    attn = attn_implementation(model)
-    if attn not in PACKED_ATTENTION:
-        return f"attention {attn!r} cannot attend a packed row (packing needs one of {PACKED_ATTENTION})"
-    if "sliding_attention" in (getattr(text, "layer_types", None) or []):
-        return "sliding-window layers would ignore the shared-prompt mask"
-    return None
+    """Why the packed forward cannot run on this model (None: it can); the family decides."""
+    from .families import UnknownFamily, family_of
+
+    try:
+        return family_of(model).packing_reason(model)
+    except UnknownFamily as err:
+        return str(err)
 
 
 def attn_implementation(model) -> str:
@@ -81,25 +78,21 @@ def group_rows(batch: RolloutBatch, rows: list[int]) -> dict[int, list[int]]:
     return out
 
 
-def mrope_positions(model, prompts: PromptBatch, index: list[int] | None = None) -> Tensor:
-    """M-RoPE positions [3, B, P] of these prompts (all when index is None), by the model's own index.
+def prompt_positions(model, prompts: PromptBatch, index: list[int] | None = None) -> Tensor:
+    """Position ids [R, B, P] of these prompts (all when index is None), by the family's rule.
 
     Left padding keeps its columns (their positions are unused). Shared by the packed
     training forward and the HF engine's shared-prefix decoding, so both place tokens alike.
     """
-    inner = getattr(model, "module", model)  # DDP / DeepSpeed wrappers keep the model here
     index = list(range(len(prompts))) if index is None else index
-    _, grid = prompts.vision_for(index)
-    positions, _ = inner.model.get_rope_index(
-        input_ids=prompts.input_ids[index], mm_token_type_ids=prompts.mm_token_type_ids[index],
-        image_grid_thw=grid if len(grid) else None, attention_mask=prompts.attention_mask[index])
-    return positions
+    return prompts.adapter.prompt_positions(model, prompts.input_ids[index], prompts.attention_mask[index],
+                                            prompts.mm_token_type_ids[index], prompts.vision_for(index))
 
 
 def pack_group(prompt_ids: Tensor, prompt_pos: Tensor, comp: Tensor, lengths: Tensor):
-    """One packed row: (ids [L], positions [3, L], segment [L], source [k, C]).
+    """One packed row: (ids [L], positions [R, L], segment [L], source [k, C]).
 
-    prompt_ids [P], prompt_pos [3, P]: the prompt's real tokens; comp [k, C] right-padded
+    prompt_ids [P], prompt_pos [R, P]: the prompt's real tokens; comp [k, C] right-padded
     completions with `lengths` [k] real tokens. source[i, t] is the row position whose
     output predicts comp[i, t] (positions past a completion's end point at the prompt's
     last token; they are masked out later).
@@ -110,9 +103,9 @@ def pack_group(prompt_ids: Tensor, prompt_pos: Tensor, comp: Tensor, lengths: Te
     ids = torch.cat([prompt_ids, comp[:, :C - 1][fed]])  # [L]
     segment = torch.cat([torch.zeros(P, dtype=torch.long),
                          torch.arange(1, k + 1)[:, None].expand(k, C - 1)[fed]])
-    start = prompt_pos.max() + 1  # the first completion token's position, all three rows
-    text_pos = (start + t[None, :].expand(k, C - 1)[fed]).expand(3, -1)
-    positions = torch.cat([prompt_pos, text_pos], dim=1)  # [3, L]
+    start = prompt_pos.max() + 1  # the first completion token's position, on every row
+    text_pos = (start + t[None, :].expand(k, C - 1)[fed]).expand(prompt_pos.shape[0], -1)
+    positions = torch.cat([prompt_pos, text_pos], dim=1)  # [R, L]
     offset = torch.cumsum(fed.sum(dim=1), 0) - fed.sum(dim=1)  # [k] where completion i begins
     source = P + offset[:, None] + torch.arange(C)[None, :] - 1  # [k, C]
     source[:, 0] = P - 1
@@ -127,7 +120,7 @@ def pack(model, batch: RolloutBatch, rows: list[int], C: int, pad_id: int = 0) -
     """
     by_group = group_rows(batch, rows)
     groups = list(by_group)
-    positions = mrope_positions(model, batch.prompts, groups)  # [3, B, P]
+    positions = prompt_positions(model, batch.prompts, groups)  # [R, B, P]
     p = batch.prompts
     lengths = batch.completion_mask[:, :C].sum(dim=1)  # [B*G]
     parts = []
@@ -137,7 +130,7 @@ def pack(model, batch: RolloutBatch, rows: list[int], C: int, pad_id: int = 0) -
                                 batch.completion_ids[members, :C], lengths[members]))
     B, L = len(parts), max(ids.shape[0] for ids, *_ in parts)
     ids = torch.full((B, L), pad_id, dtype=torch.long)
-    pos = torch.ones((3, B, L), dtype=torch.long)
+    pos = torch.ones((positions.shape[0], B, L), dtype=torch.long)
     segment = torch.full((B, L), -1, dtype=torch.long)
     keep = torch.zeros((B, L), dtype=torch.bool)
     source = torch.empty(len(rows), C, dtype=torch.long)

@@ -19,14 +19,15 @@ from .config import Config
 from .data.collator import PromptCollator
 from .data.prepare import load_training_data
 from .data.sampler import make_sampler
-from .data.vision import VisionSettings
 from .metrics import MetricsLogger
-from .models import eos_token_ids, load_model, load_processor, model_family, pad_token_id, text_config
+from .families import family_at
+from .forward import choose_forward
+from .models import eos_token_ids, load_model, load_processor, pad_token_id
 from .resample import collect_groups
 from .rewards import RewardContext, RewardStack, TaskRewards, build_rewards
 from .rollout import build_engine, check_engine_args, engine_class
 from .rollout.batch import RolloutBatch
-from .rollout.tokens import suppressed_token_ids
+from .rollout.tokens import suppressed_ids
 from .update import policy_update
 
 log = logging.getLogger(__name__)
@@ -50,9 +51,10 @@ class Run:
     records: list
     sampler: PromptSampler
     rewards: RewardStack | TaskRewards  # one stack, or one per task (rewards.by_task)
-    family: str
+    family: str  # the box convention's family (rewards.model_family, or the model's)
     suppress_ids: torch.Tensor
     pad_id: int
+    forward: object = None  # forward.packed_logprobs or forward.row_logprobs, chosen once for the model
     resume_from: Path | None = None
     skipped_total: int = 0   # optimizer steps skipped for a non-finite loss or gradient
     skipped_in_row: int = 0
@@ -114,23 +116,24 @@ def setup(cfg: Config) -> Run:
     check_engine_args(engine_class(cfg.rollout.engine), cfg.rollout.engine_args, ENGINE_KEYS)
     resume_from = resume_path(cfg, accelerator.num_processes)  # a bad ckpt.resume fails before data
     set_seed(cfg.seed + accelerator.process_index)  # distinct sampling per process
-    vision = VisionSettings(cfg.vision.min_pixels, cfg.vision.max_pixels)
     data = load_data(cfg, accelerator)  # all data checks happen before the model loads
     records = data.records
-    processor = load_processor(cfg.model, vision)
-    collator = PromptCollator(processor, vision, cfg.data.template, cfg.rollout.max_prompt_length)
+    processor = load_processor(cfg.model, cfg.vision)
+    adapter = family_at(cfg.model.path)
+    collator = PromptCollator(processor, adapter, cfg.vision.min_pixels, cfg.vision.max_pixels, cfg.data.template,
+                              cfg.rollout.max_prompt_length)
     collator.check_lengths(records)  # the last data check; only now do weights load
     model = load_model(cfg.model, path=resume_from, dtype="float32")
     rewards = build_rewards(cfg.rewards.weights, cfg.rewards.args, cfg.rewards.by_task)
-    suppress = suppressed_token_ids(processor.tokenizer, text_config(model).vocab_size,
-                                    cfg.rollout.suppress_tokens)
-    family = model_family(model) if cfg.rewards.model_family == "auto" else cfg.rewards.model_family
+    suppress = suppressed_ids(model, processor.tokenizer, cfg.rollout.suppress_tokens)
+    family = adapter.name if cfg.rewards.model_family == "auto" else cfg.rewards.model_family
     optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.optim.lr, betas=tuple(cfg.optim.betas),
                                   weight_decay=cfg.optim.weight_decay)
     scheduler = make_scheduler(optimizer, cfg.optim)
     # GRPO's KL reference: the run's starting model (model.path), also after a resume
     ref_model = load_model(cfg.model).eval().requires_grad_(False) if cfg.algo.kl_beta > 0 else None
     configure_deepspeed(accelerator, cfg.optim)
+    configure_fsdp(accelerator, adapter)
     model, optimizer, scheduler = accelerator.prepare(model, optimizer, scheduler)
     if ref_model is not None:
         ref_model = ref_model.to(accelerator.device)
@@ -145,7 +148,7 @@ def setup(cfg: Config) -> Run:
                            accelerator.num_processes)
     return Run(cfg, accelerator, model, ref_model, processor, optimizer, scheduler, engine, collator,
                records, sampler, rewards, family, torch.tensor(suppress, dtype=torch.long),
-               pad_token_id(processor.tokenizer), resume_from)
+               pad_token_id(processor.tokenizer), choose_forward(policy), resume_from)
 
 
 MIXED_PRECISION = {"float32": "no", "bfloat16": "bf16", "float16": "fp16"}
@@ -201,6 +204,14 @@ def configure_deepspeed(accelerator, optim) -> None:
     if ds.get("train_micro_batch_size_per_gpu", "auto") == "auto":
         ds["train_micro_batch_size_per_gpu"] = 1
     ds["gradient_clipping"] = optim.grad_clip
+
+
+def configure_fsdp(accelerator, family) -> None:
+    """FSDP shards the family's decoder and vision blocks one by one, whatever the launcher
+    config names (one fsdp.yaml serves every family)."""
+    plugin = getattr(accelerator.state, "fsdp_plugin", None)
+    if plugin is not None:
+        plugin.transformer_cls_names_to_wrap = list(family.fsdp_wrap)
 
 
 def load_data(cfg: Config, accelerator):

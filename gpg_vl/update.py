@@ -2,7 +2,7 @@
 
 `policy_update` runs `algo.updates_per_rollout` (mu) optimizer steps on one rollout batch
 (1 for GPG, which is on-policy). Per token, three log-probs meet:
-  - the policy's, with gradient (`forward.completion_logprobs`);
+  - the policy's, with gradient (`run.forward`: packed or per-row, `forward.choose_forward`);
   - the SAMPLING policy's, from the engine (`RolloutBatch.sampling_logprobs`): the ratio's
     denominator (grpo / dr_grpo), the truncated importance weight of carried groups and of
     `algo.tis_cap`, and the logged train-vs-rollout mismatch `rollout/logprob_diff`;
@@ -23,8 +23,7 @@ from contextlib import nullcontext
 import torch
 
 from . import algos
-from .forward import completion_logprobs, micro_batches
-from .packing import unsupported_reason
+from .forward import micro_batches, packed_logprobs
 from .rollout.batch import RolloutBatch
 
 
@@ -70,7 +69,7 @@ def backward(run, batch: RolloutBatch, chunks: list[list[int]], settings: algos.
         acc.sync_gradients = last  # DeepSpeed steps its engine in the last backward only
         with nullcontext() if last else acc.no_sync(run.model):
             t0 = time.perf_counter()
-            lp, mask = completion_logprobs(run.model, batch, rows, cfg.rollout.temperature, run.suppress_ids,
+            lp, mask = run.forward(run.model, batch, rows, cfg.rollout.temperature, run.suppress_ids,
                                            chunk_tokens=cfg.optim.logprob_chunk_tokens)
             sampled = sampling_logprobs(batch, rows, lp)  # [n, C]
             stale = batch.stale_rows[rows].to(lp.device)  # [n]
@@ -125,7 +124,7 @@ def correction_weights(lp: torch.Tensor, sampled: torch.Tensor | None, stale: to
 def reference_logprobs(run, batch: RolloutBatch, chunks: list[list[int]]) -> list:
     """The frozen reference's log-probs per micro-batch, once per rollout batch (mu updates share them)."""
     with torch.no_grad():
-        return [completion_logprobs(run.ref_model, batch, rows, run.cfg.rollout.temperature, run.suppress_ids,
+        return [run.forward(run.ref_model, batch, rows, run.cfg.rollout.temperature, run.suppress_ids,
                                     chunk_tokens=run.cfg.optim.logprob_chunk_tokens)[0] for rows in chunks]
 
 
@@ -183,7 +182,7 @@ def same_count_micro_batches(run, batch: RolloutBatch) -> list[list[int]]:
     chunks until it has as many: a piece of a chunk never costs more tokens than the chunk,
     so the budget holds.
     """
-    packed = unsupported_reason(run.model) is None  # budget the layout the forward will run
+    packed = run.forward is packed_logprobs  # budget the layout the forward will run
     chunks = micro_batches(batch, run.cfg.optim.micro_batch_tokens, packed)
     acc = run.accelerator
     if acc.num_processes == 1:

@@ -8,6 +8,7 @@ import torch
 from gpg_vl.data.collator import PromptCollator, PromptTooLong
 from gpg_vl.data.loading import DataError, load_records
 from gpg_vl.data.vision import VisionSettings
+from gpg_vl.families import family_of
 
 
 def write_lines(path, lines):
@@ -62,9 +63,10 @@ def test_skip_mode_counts_and_keeps_the_rest(mixed_size_jsonl, caplog):
 
 
 def test_collator_batches_mixed_sizes_and_reuses_pixels(policy, mixed_size_jsonl):
-    _, processor = policy
-    vision = VisionSettings(min_pixels=3136, max_pixels=200 * 28 * 28)
-    collate = PromptCollator(processor, vision, max_prompt_length=512)
+    model, processor = policy
+    collate = PromptCollator(processor, family_of(model), min_pixels=3136, max_pixels=200 * 28 * 28,
+                             max_prompt_length=512)
+    vision = collate.vision
     records = load_records(mixed_size_jsonl)
     batch = collate(records)
     assert batch.input_ids.shape[0] == 4 and batch.images_per_prompt == [1, 1, 1, 2]
@@ -78,19 +80,21 @@ def test_collator_batches_mixed_sizes_and_reuses_pixels(policy, mixed_size_jsonl
         # same tokens as when collated alone, and the same pixels reached by index
         n = int(alone.attention_mask.sum())
         assert torch.equal(batch.input_ids[i, -n:], alone.input_ids[0, -n:])
-        pixels, grid = batch.vision_for([i])
-        assert torch.equal(pixels, alone.pixel_values) and torch.equal(grid, alone.image_grid_thw)
+        vision_i = batch.vision_for([i])
+        assert vision_i.keys() == alone.vision.keys() == {"pixel_values", "image_grid_thw"}
+        assert all(torch.equal(vision_i[k], alone.vision[k]) for k in vision_i)
         expected = sum(vision.num_image_tokens(w, h) for w, h in batch.original_sizes[i])
         assert int((batch.input_ids[i] == image_pad).sum()) == expected
         assert collate.prompt_length(record, batch.original_sizes[i]) == n
     # a group's rows index the same pixels; nothing is recomputed
-    pixels, grid = batch.vision_for([2, 2, 2])
-    assert pixels.shape[0] == 3 * batch.vision_for([2])[0].shape[0] and grid.shape[0] == 3
+    three = batch.vision_for([2, 2, 2])
+    assert three["pixel_values"].shape[0] == 3 * batch.vision_for([2])["pixel_values"].shape[0]
+    assert three["image_grid_thw"].shape[0] == 3
 
 
 def test_overlong_prompt_rejected_up_front_naming_record(policy, mixed_size_jsonl):
-    _, processor = policy
-    collate = PromptCollator(processor, VisionSettings(max_pixels=200 * 28 * 28), max_prompt_length=40)
+    model, processor = policy
+    collate = PromptCollator(processor, family_of(model), max_pixels=200 * 28 * 28, max_prompt_length=40)
     records = load_records(mixed_size_jsonl)
     with pytest.raises(PromptTooLong, match=r"data.jsonl:4 \(id=r3\)"):
         collate.check_lengths(records)
@@ -129,7 +133,7 @@ def test_loads_embedded_images_from_datasets(policy, tmp_path, layout):
     records = load_records(path)
     assert [r.id for r in records] == ["e0", "e1"]
     assert records[1].meta["original_sizes"] == [[90, 60], [28, 28]]
-    batch = PromptCollator(policy[1], VisionSettings(), max_prompt_length=512)(records)
+    batch = PromptCollator(policy[1], family_of(policy[0]), max_prompt_length=512)(records)
     assert batch.images_per_prompt == [1, 2] and batch.original_sizes[1] == [(90, 60), (28, 28)]
 
 

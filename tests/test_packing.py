@@ -10,12 +10,12 @@ from gpg_vl import forward
 from gpg_vl.config import ModelConfig
 from gpg_vl.data.collator import PromptCollator
 from gpg_vl.data.loading import load_records
-from gpg_vl.data.vision import VisionSettings
+from gpg_vl.families import family_of
 from gpg_vl.forward import completion_logprobs, micro_batches, packed_logprobs, row_logprobs
 from gpg_vl.models import load_policy
 from gpg_vl.packing import pack, pack_group, shared_prompt_mask, unsupported_reason
 from gpg_vl.rollout.batch import RolloutBatch
-from gpg_vl.rollout.tokens import suppressed_token_ids
+from gpg_vl.rollout.tokens import suppressed_ids
 
 G, C = 3, 7
 LENGTHS = [7, 3, 5, 1, 7, 2, 6, 6, 4, 2, 7, 5]  # real tokens per row: 4 prompts x G=3
@@ -60,11 +60,12 @@ def test_unsupported_models_fall_back_with_a_reason():
     assert "sliding" in unsupported_reason(fake("qwen2_vl", "sdpa", ["sliding_attention"]))
 
 
-def rollout(processor, jsonl, vocab_size: int) -> tuple[RolloutBatch, torch.Tensor]:
+def rollout(model, processor, jsonl) -> tuple[RolloutBatch, torch.Tensor]:
     """4 prompts of different image sizes (one with two images) x G completions of LENGTHS."""
-    prompts = PromptCollator(processor, VisionSettings(max_pixels=200 * 28 * 28), max_prompt_length=512)(
+    prompts = PromptCollator(processor, family_of(model), max_pixels=200 * 28 * 28, max_prompt_length=512)(
         load_records(jsonl))
-    suppress = torch.tensor(suppressed_token_ids(processor.tokenizer, vocab_size))
+    suppress = torch.tensor(suppressed_ids(model, processor.tokenizer))
+    vocab_size = model.config.text_config.vocab_size
     allowed = torch.tensor([i for i in range(vocab_size) if i not in set(suppress.tolist())])
     g = torch.Generator().manual_seed(0)
     ids = allowed[torch.randint(len(allowed), (4 * G, C), generator=g)]
@@ -95,7 +96,7 @@ def test_packed_forward_equals_per_row(request, family, attn, checkpointing, mix
                                                gradient_checkpointing=checkpointing))
     model.train()
     assert any(getattr(m, "gradient_checkpointing", False) for m in model.modules()) == checkpointing
-    batch, suppress = rollout(processor, mixed_size_jsonl, model.config.text_config.vocab_size)
+    batch, suppress = rollout(model, processor, mixed_size_jsonl)
     n_params = len(list(model.parameters()))
     # all rows at once; micro-batches of two whole groups; groups split across micro-batches
     splits = ([list(range(12))], [list(range(6)), list(range(6, 12))], [[0, 1, 4, 5], [2, 3, 6], [7, 8, 9, 10, 11]])
@@ -109,20 +110,20 @@ def test_packed_forward_equals_per_row(request, family, attn, checkpointing, mix
     assert lp_row.abs().sum() > 0 and (lp_row[torch.tensor(LENGTHS) == 1, 1:] == 0).all()
 
 
-def test_completion_logprobs_says_which_path_runs(policy, mixed_size_jsonl, caplog):
+def test_the_forward_is_chosen_once_and_says_which_path_runs(policy, mixed_size_jsonl, caplog):
     model, processor = policy
-    batch, suppress = rollout(processor, mixed_size_jsonl, model.config.text_config.vocab_size)
-    forward._announced.clear()
+    batch, suppress = rollout(model, processor, mixed_size_jsonl)
     with caplog.at_level(logging.INFO, logger="gpg_vl.forward"):
+        assert forward.choose_forward(model) is packed_logprobs
         with torch.no_grad():
             lp, _ = completion_logprobs(model, batch, list(range(12)), 0.7, suppress)
             ref, _ = row_logprobs(model, batch, list(range(12)), 0.7, suppress)
-    assert "shared-prompt packed" in caplog.text
+    assert caplog.text.count("shared-prompt packed") == 1
     torch.testing.assert_close(lp, ref, atol=1e-5, rtol=0)
 
 
 def test_micro_batches_hold_whole_groups_when_one_fits(policy, mixed_size_jsonl):
-    batch, _ = rollout(policy[1], mixed_size_jsonl, policy[0].config.text_config.vocab_size)
+    batch, _ = rollout(policy[0], policy[1], mixed_size_jsonl)
     width = batch.prompts.input_ids.shape[1] + C
     assert micro_batches(batch, 8 * width) == [[0, 1, 2, 3, 4, 5], [6, 7, 8, 9, 10, 11]]  # 8 rows -> 6
     assert micro_batches(batch, 2 * width) == [[0, 1], [2, 3], [4, 5], [6, 7], [8, 9], [10, 11]]
@@ -132,7 +133,7 @@ def test_packed_micro_batches_fit_the_packed_layout(policy, mixed_size_jsonl):
     """Budgeted in packed tokens (prompt once + completions): whole groups, each chunk's packed
     tensor (measured by `pack` itself) within the budget, fewer chunks than per-row."""
     model, processor = policy
-    batch, _ = rollout(processor, mixed_size_jsonl, model.config.text_config.vocab_size)
+    batch, _ = rollout(model, processor, mixed_size_jsonl)
     prompt = batch.prompts.attention_mask.sum(dim=1)
     costs = [int(prompt[g]) + sum(max(LENGTHS[r] - 1, 0) for r in range(g * G, (g + 1) * G)) for g in range(4)]
     everything = len(costs) * max(costs)
@@ -156,9 +157,9 @@ def hf_engine_and_prompts(model, processor, jsonl, **sampling):
     from gpg_vl.models import eos_token_ids, pad_token_id
     from gpg_vl.rollout import engine_class
 
-    prompts = PromptCollator(processor, VisionSettings(max_pixels=200 * 28 * 28), max_prompt_length=512)(
+    prompts = PromptCollator(processor, family_of(model), max_pixels=200 * 28 * 28, max_prompt_length=512)(
         load_records(jsonl))
-    suppress = suppressed_token_ids(processor.tokenizer, model.config.text_config.vocab_size)
+    suppress = suppressed_ids(model, processor.tokenizer)
     engine = engine_class("hf")(model, processor, suppress_ids=suppress, pad_token_id=pad_token_id(processor.tokenizer),
                                 eos_token_ids=eos_token_ids(model, processor.tokenizer), **sampling)
     return engine, prompts, suppress

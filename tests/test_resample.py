@@ -17,8 +17,10 @@ def fake_rollout(tag: str, group_rewards: list[tuple[float, float]]) -> RolloutB
     prompts = PromptBatch(records=records, input_ids=torch.arange(B * 3).view(B, 3),
                           attention_mask=torch.ones(B, 3, dtype=torch.long),
                           mm_token_type_ids=torch.zeros(B, 3, dtype=torch.long),
-                          pixel_values=torch.arange(B * 4, dtype=torch.float32).view(B * 4, 1),
-                          image_grid_thw=torch.tensor([[1, 2, 2]] * B), images_per_prompt=[1] * B,
+                          vision={"pixel_values": torch.arange(B * 4, dtype=torch.float32).view(B * 4, 1),
+                                  "image_grid_thw": torch.tensor([[1, 2, 2]] * B)},
+                          vision_rows={"pixel_values": [4] * B, "image_grid_thw": [1] * B}, family="qwen2_vl",
+                          images_per_prompt=[1] * B,
                           original_sizes=[[(28, 28)]] * B, input_sizes=[[(28, 28)]] * B)
     rewards = torch.tensor([r for pair in group_rewards for r in pair])
     return RolloutBatch(prompts=prompts, group_size=G, completion_ids=torch.ones(B * G, 2, dtype=torch.long),
@@ -60,7 +62,7 @@ def test_resamples_until_beta_th_then_carries_the_surplus():
     assert nxt.carried_in == 1 and nxt.attempts == 1 and nxt.num_valid == 2
     assert ids(nxt.batch) == ["c2", "d1", "d0", "d2"]
     # images travel with their groups: c2's pixels are rows 8..11 of draw c
-    assert nxt.batch.prompts.vision_for([0])[0].flatten().tolist() == [8.0, 9.0, 10.0, 11.0]
+    assert nxt.batch.prompts.vision_for([0])["pixel_values"].flatten().tolist() == [8.0, 9.0, 10.0, 11.0]
 
 
 def test_gives_up_after_max_attempts_and_fills_with_degenerate_groups():

@@ -5,11 +5,11 @@ import torch
 
 from gpg_vl.data.collator import PromptCollator
 from gpg_vl.data.loading import load_records
-from gpg_vl.data.vision import VisionSettings
+from gpg_vl.families import family_of
 from gpg_vl.forward import completion_logprobs
 from gpg_vl.models import eos_token_ids, pad_token_id
 from gpg_vl.rollout import engine_class
-from gpg_vl.rollout.tokens import completion_mask, suppressed_token_ids
+from gpg_vl.rollout.tokens import completion_mask, suppressed_ids
 
 
 def test_completion_mask_keeps_first_eos_and_nothing_after():
@@ -20,7 +20,7 @@ def test_completion_mask_keeps_first_eos_and_nothing_after():
 
 def make_engine(policy, max_new_tokens=6, suppress=True):
     model, processor = policy
-    ids = suppressed_token_ids(processor.tokenizer, model.config.text_config.vocab_size) if suppress else []
+    ids = suppressed_ids(model, processor.tokenizer) if suppress else []
     engine = engine_class("hf")(model, processor, max_new_tokens=max_new_tokens, suppress_ids=ids,
                                 eos_token_ids=eos_token_ids(model, processor.tokenizer),
                                 pad_token_id=pad_token_id(processor.tokenizer))
@@ -29,7 +29,7 @@ def make_engine(policy, max_new_tokens=6, suppress=True):
 
 @pytest.fixture
 def prompts(policy, mixed_size_jsonl):
-    collate = PromptCollator(policy[1], VisionSettings(max_pixels=200 * 28 * 28), max_prompt_length=512)
+    collate = PromptCollator(policy[1], family_of(policy[0]), max_pixels=200 * 28 * 28, max_prompt_length=512)
     return collate(load_records(mixed_size_jsonl))
 
 
@@ -75,13 +75,14 @@ def test_groups_are_prompt_major_and_match_single_prompt_generation(policy, prom
 def test_cat_and_select_keep_rows_with_their_prompts(policy, prompts):
     engine, _ = make_engine(policy, max_new_tokens=3)
     a = engine.generate(prompts, 2)
-    b = engine.generate(prompts.__class__(**{**prompts.__dict__, "_patch_slices": [], "_image_slices": []}), 2)
+    b = engine.generate(prompts.select(list(range(len(prompts)))), 2)
     merged = a.cat([a.select_groups([3, 1]), b.select_groups([0])], pad_token_id(policy[1].tokenizer))
     assert [r.id for r in merged.prompts.records] == ["r3", "r1", "r0"]
     assert merged.prompts.images_per_prompt == [2, 1, 1]
     assert merged.texts == [a.texts[6], a.texts[7], a.texts[2], a.texts[3], b.texts[0], b.texts[1]]
-    pixels, grid = merged.prompts.vision_for([0])
-    assert torch.equal(pixels, prompts.vision_for([3])[0]) and torch.equal(grid, prompts.image_grid_thw[3:5])
+    got, want = merged.prompts.vision_for([0]), prompts.vision_for([3])
+    assert torch.equal(got["pixel_values"], want["pixel_values"])
+    assert torch.equal(got["image_grid_thw"], prompts.vision["image_grid_thw"][3:5])
 
 
 def test_engine_args_are_checked_against_the_engine():

@@ -8,21 +8,21 @@ import torch
 from gpg_vl.config import ModelConfig
 from gpg_vl.data.collator import PromptCollator
 from gpg_vl.data.loading import load_records
-from gpg_vl.data.vision import VisionSettings
+from gpg_vl.families import family_of
 from gpg_vl.forward import completion_logprobs, micro_batches
 from gpg_vl.models import eos_token_ids, load_policy, pad_token_id
 from gpg_vl.packing import pack
 from gpg_vl.rollout import shared_prefix
 from gpg_vl.rollout.batch import RolloutBatch
 from gpg_vl.rollout.hf import HFEngine
-from gpg_vl.rollout.tokens import suppressed_token_ids
+from gpg_vl.rollout.tokens import suppressed_ids
 from gpg_vl.update import split_to_count
 
 
 def engine_and_prompts(model, processor, jsonl, **sampling):
-    prompts = PromptCollator(processor, VisionSettings(max_pixels=200 * 28 * 28), max_prompt_length=512)(
+    prompts = PromptCollator(processor, family_of(model), max_pixels=200 * 28 * 28, max_prompt_length=512)(
         load_records(jsonl))
-    suppress = suppressed_token_ids(processor.tokenizer, model.config.text_config.vocab_size)
+    suppress = suppressed_ids(model, processor.tokenizer)
     engine = HFEngine(model, processor, suppress_ids=suppress, eos_token_ids=eos_token_ids(model, processor.tokenizer),
                       pad_token_id=pad_token_id(processor.tokenizer), **sampling)
     return engine, prompts, torch.tensor(suppress)
@@ -55,7 +55,7 @@ def test_resplit_for_other_processes_never_exceeds_the_token_budget(policy, mixe
     """Another process needs more micro-batches: ours are split further, never re-dealt into
     equal row counts (which put a long group's rows next to another group's over budget)."""
     model, processor = policy
-    prompts = PromptCollator(processor, VisionSettings(max_pixels=200 * 28 * 28), max_prompt_length=512)(
+    prompts = PromptCollator(processor, family_of(model), max_pixels=200 * 28 * 28, max_prompt_length=512)(
         load_records(mixed_size_jsonl))
     G, C = 4, 12
     lengths = torch.tensor([12] * 4 + [1] * 4 + [12] * 4 + [1] * 4)  # long, short, long, short groups

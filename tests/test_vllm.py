@@ -111,12 +111,12 @@ def make_engine(path: Path, **options):
     from gpg_vl.config import ModelConfig
     from gpg_vl.data.vision import VisionSettings
     from gpg_vl.models import eos_token_ids, load_policy, pad_token_id, text_config
-    from gpg_vl.rollout.tokens import suppressed_token_ids
+    from gpg_vl.rollout.tokens import suppressed_ids
     from gpg_vl.rollout.vllm import VLLMEngine
 
     vision = VisionSettings()
     model, processor = load_policy(ModelConfig(path=str(path), dtype=options.pop("dtype", "float32")), vision)
-    suppress = suppressed_token_ids(processor.tokenizer, text_config(model).vocab_size)
+    suppress = suppressed_ids(model, processor.tokenizer)
     engine = VLLMEngine(model, processor, max_new_tokens=6, temperature=1.0, suppress_ids=suppress,
                         eos_token_ids=eos_token_ids(model, processor.tokenizer),
                         pad_token_id=pad_token_id(processor.tokenizer), max_model_len=512, **options)

@@ -113,13 +113,14 @@ def check_file(path: str | Path, image_root: str | None = None, checks: TaskChec
 
 
 def _collator(cfg):
+    from ..families import family_at
     from ..models import check_model_source, load_processor
     from .collator import PromptCollator
-    from .vision import VisionSettings
 
     check_model_source(cfg.model.path, can_build=bool(cfg.model.build_tiny))
-    vision = VisionSettings(cfg.vision.min_pixels, cfg.vision.max_pixels)
-    return PromptCollator(load_processor(cfg.model, vision), vision, cfg.data.template, cfg.rollout.max_prompt_length)
+    processor = load_processor(cfg.model, cfg.vision)
+    return PromptCollator(processor, family_at(cfg.model.path), cfg.vision.min_pixels, cfg.vision.max_pixels,
+                          cfg.data.template, cfg.rollout.max_prompt_length)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,4 +1,4 @@
-"""One vision setting for every engine: load an image, resize it once, the Qwen way.
+"""One vision setting for every engine: load an image, resize it once (Qwen's smart resize).
 
 HF and vLLM disagreeing on the resized size is the source of peers' "N image tokens vs
 M placeholders" failures. Here an image is resized exactly once, by `VisionSettings`,
@@ -44,9 +44,23 @@ class VisionSettings:
         w, h = self.resized_size(width, height)
         return (w // self.factor) * (h // self.factor)
 
+    def extra_tokens(self, width: int, height: int) -> int:
+        """Tokens an image adds to a prompt beyond its one placeholder token."""
+        return self.num_image_tokens(width, height) - 1
+
     def prepare(self, image: Image.Image) -> Image.Image:
         w, h = self.resized_size(*image.size)
         return image if (w, h) == image.size else image.resize((w, h), Image.BICUBIC)
+
+    def processor_kwargs(self) -> dict:
+        """The processor's own resize bounds, equal to ours (its resize is then a no-op)."""
+        return {"size": {"shortest_edge": self.min_pixels, "longest_edge": self.max_pixels}}
+
+    @classmethod
+    def of(cls, processor, min_pixels: int, max_pixels: int) -> "VisionSettings":
+        """Patch and merge size from the checkpoint's own image processor."""
+        ip = processor.image_processor
+        return cls(min_pixels, max_pixels, patch_size=ip.patch_size, merge_size=ip.merge_size)
 
 
 def resolve_image(ref: Any, root: Path | None) -> Any:

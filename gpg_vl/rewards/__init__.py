@@ -16,11 +16,11 @@ Try rules on examples with `python -m gpg_vl.rewards check`.
 """
 
 from . import answer_rules, box_rules, format_rules  # noqa: F401  (register the built-ins)
-from .context import CONVENTIONS, FAMILY_CONVENTIONS, RewardContext
+from .context import CONVENTIONS, RewardContext, family_conventions
 from .registry import RewardFn, RewardLookupError, get_reward, list_rewards, register_reward
 from .stack import RewardStack
 from .tasks import TaskRewards, TaskScores, build_rewards
 
 __all__ = ["RewardContext", "RewardFn", "RewardStack", "RewardLookupError", "register_reward",
-           "get_reward", "list_rewards", "CONVENTIONS", "FAMILY_CONVENTIONS", "TaskRewards",
+           "get_reward", "list_rewards", "CONVENTIONS", "family_conventions", "TaskRewards",
            "TaskScores", "build_rewards"]

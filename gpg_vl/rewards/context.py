@@ -5,13 +5,14 @@ box to ORIGINAL image pixels, the space record answers are stored in:
 
 | convention        | a model coordinate x means                 | used by                 |
 | ----------------- | ------------------------------------------ | ----------------------- |
-| `grid1000`        | x / 1000 * original_width                  | Qwen2-VL, Visual-RFT    |
+| `grid1000`        | x / 1000 * original_width                  | Qwen2-VL, Qwen3-VL, Qwen3.5, Visual-RFT |
 | `input_pixels`    | x * original_width / input_width           | Qwen2.5-VL              |
-| `normalized`      | x * original_width   (x in 0..1)           | some generic models     |
-| `original_pixels` | x                                          | records, generic models |
+| `normalized`      | x * original_width   (x in 0..1)           | SmolVLM, Gemma 3 (our choice) |
+| `original_pixels` | x                                          | records, `generic`      |
 
 (same for y with heights). `input_width` is the width of the image the model saw after
-resizing: for Qwen2.5-VL, grid_w * 14 (patch size) from `image_grid_thw`.
+resizing (the collator's `input_sizes`). Each family states its convention and its source
+in gpg_vl/families/<family>.py (`box_convention`, `box_source`).
 """
 
 from __future__ import annotations
@@ -23,11 +24,11 @@ Size = tuple[int, int]  # (width, height)
 
 CONVENTIONS = ("grid1000", "input_pixels", "normalized", "original_pixels")
 
-FAMILY_CONVENTIONS = {
-    "qwen2_vl": "grid1000",
-    "qwen2_5_vl": "input_pixels",
-    "generic": "original_pixels",
-}
+def family_conventions() -> dict[str, str]:
+    """Each model family's box convention (gpg_vl.families), plus `generic`: original pixels."""
+    from ..families import FAMILIES
+
+    return {**{name: f.box_convention for name, f in FAMILIES.items()}, "generic": "original_pixels"}
 
 
 def normalize_family(name: str) -> str:
@@ -49,7 +50,7 @@ class RewardContext:
     input_sizes: list[list[Size]] = field(default_factory=list)
     """Per sample, per image: (width, height) the model saw after resizing."""
     model_family: str = "generic"
-    """"qwen2_vl" | "qwen2_5_vl" | "generic"; picks the box convention."""
+    """A gpg_vl.families name (qwen2_vl, qwen3_vl, smolvlm, ...) or "generic"; picks the box convention."""
     box_convention: str | None = None
     """Override: one of CONVENTIONS; None = from model_family."""
 
@@ -58,15 +59,15 @@ class RewardContext:
         if self.box_convention is not None and self.box_convention not in CONVENTIONS:
             raise ValueError(f"unknown box_convention {self.box_convention!r}; "
                              f"known: {', '.join(CONVENTIONS)}")
-        if self.box_convention is None and self.model_family not in FAMILY_CONVENTIONS:
+        if self.box_convention is None and self.model_family not in family_conventions():
             raise ValueError(f"model_family {self.model_family!r} has no known box convention "
-                             f"(known families: {', '.join(FAMILY_CONVENTIONS)}); "
+                             f"(known families: {', '.join(family_conventions())}); "
                              f"set box_convention to one of {', '.join(CONVENTIONS)}")
 
     @property
     def convention(self) -> str:
         """The box convention in force: the override, else the family's."""
-        return self.box_convention or FAMILY_CONVENTIONS[self.model_family]
+        return self.box_convention or family_conventions()[self.model_family]
 
     def original_size(self, i: int, record: Any = None, image: int = 0) -> Size | None:
         """Original (w, h) of sample i's image, else record.meta["image_size"], else None."""

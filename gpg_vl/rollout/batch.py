@@ -2,7 +2,7 @@
 
 Rows are prompt-major: row r belongs to group `group_index[r]` (= prompt index in
 `prompts`), and the G rows of a group are consecutive. Each prompt's images live once
-in `prompts.pixel_values`; rows reach them through `prompts.vision_for`.
+in `prompts.vision`; rows reach them through `prompts.vision_for`.
 """
 
 from __future__ import annotations
@@ -12,17 +12,7 @@ from dataclasses import dataclass, field
 import torch
 from torch import Tensor
 
-from ..data.collator import PromptBatch
-
-
-def _pad_stack(tensors: list[Tensor], value: int | float, left: bool) -> Tensor:
-    """Stack [n_i, L_i] tensors into [sum n_i, max L], padding on the left or right."""
-    width = max(t.shape[1] for t in tensors)
-    out = []
-    for t in tensors:
-        pad = width - t.shape[1]
-        out.append(torch.nn.functional.pad(t, (pad, 0) if left else (0, pad), value=value))
-    return torch.cat(out)
+from ..data.collator import PromptBatch, pad_stack as _pad_stack
 
 
 @dataclass
@@ -83,17 +73,7 @@ class RolloutBatch:
         """Concatenate batches from different rollouts (re-padding prompts and completions)."""
         if len(batches) == 1:
             return batches[0]
-        ps = [b.prompts for b in batches]
-        prompts = PromptBatch(
-            records=[r for p in ps for r in p.records],
-            input_ids=_pad_stack([p.input_ids for p in ps], pad_token_id, left=True),
-            attention_mask=_pad_stack([p.attention_mask for p in ps], 0, left=True),
-            mm_token_type_ids=_pad_stack([p.mm_token_type_ids for p in ps], 0, left=True),
-            pixel_values=torch.cat([p.pixel_values for p in ps]),
-            image_grid_thw=torch.cat([p.image_grid_thw for p in ps]),
-            images_per_prompt=[n for p in ps for n in p.images_per_prompt],
-            original_sizes=[s for p in ps for s in p.original_sizes],
-            input_sizes=[s for p in ps for s in p.input_sizes])
+        prompts = PromptBatch.cat([b.prompts for b in batches], pad_token_id)
 
         def cat_opt(tensors):
             return None if any(t is None for t in tensors) else torch.cat(tensors)

@@ -1,6 +1,6 @@
 """The embedded default engine: batched sampling with transformers `generate`.
 
-G completions per prompt: for Qwen2-VL / Qwen2.5-VL, `shared_prefix.sample_groups`
+G completions per prompt: where the model's family allows it (gpg_vl.families), `shared_prefix.sample_groups`
 prefills each prompt once and decodes its G rows against one copy of the prompt's keys
 and values (`num_return_sequences=G` would prefill and read the prompt G times: most of a
 short rollout's work); other models, and greedy decoding, use one `generate` call. The

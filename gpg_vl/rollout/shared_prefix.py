@@ -28,7 +28,7 @@ from torch import Tensor
 from transformers import AttentionInterface, LogitsProcessorList, TopKLogitsWarper, TopPLogitsWarper
 
 from ..data.collator import PromptBatch
-from ..packing import PACKABLE_MODELS, mrope_positions
+from ..packing import prompt_positions
 
 ATTENTION = "gpg_shared_prefix"
 
@@ -91,11 +91,13 @@ AttentionInterface.register(ATTENTION, shared_prefix_attention)
 
 
 def supports(model) -> bool:
-    """M-RoPE positions known (Qwen2-VL / Qwen2.5-VL) and every layer attends in full."""
-    config = model.config
-    text = getattr(config, "text_config", config)
-    return (getattr(config, "model_type", "") in PACKABLE_MODELS
-            and "sliding_attention" not in (getattr(text, "layer_types", None) or []))
+    """The model's family allows it: known position ids, and every layer attends in full."""
+    from ..families import UnknownFamily, family_of
+
+    try:
+        return family_of(model).decoding_reason(model) is None
+    except UnknownFamily:
+        return False
 
 
 @contextmanager
@@ -155,8 +157,9 @@ def sample_groups(model, prompts: PromptBatch, n: int, max_new_tokens: int, temp
     padded with pad_id after each row's EOS (log-prob 0 there)."""
     device = model.device
     inputs = {k: v.to(device) for k, v in prompts.model_inputs().items()}
-    positions = mrope_positions(model, prompts).to(device)  # [3, B, P]
-    out = model(**inputs, position_ids=positions, use_cache=True, logits_to_keep=1)
+    positions = prompt_positions(model, prompts).to(device)  # [R, B, P]
+    R = positions.shape[0]
+    out = model(**inputs, position_ids=positions if R > 1 else positions[0], use_cache=True, logits_to_keep=1)
     cache = PrefixKV(out.past_key_values, inputs["attention_mask"], n, max_new_tokens)
     logits = out.logits[:, -1].repeat_interleave(n, dim=0)  # [N, V]
     start = (positions.amax(dim=(0, 2)) + 1).repeat_interleave(n)  # [N]: each row's first new position
@@ -176,7 +179,8 @@ def sample_groups(model, prompts: PromptBatch, n: int, max_new_tokens: int, temp
             done |= torch.isin(step, eos_ids)
             if t + 1 == max_new_tokens or all_done(done, synced):
                 break
-            pos = (start + t).view(1, -1, 1).expand(3, -1, 1)  # [3, N, 1]
+            pos = (start + t).view(1, -1, 1).expand(R, -1, 1)  # [R, N, 1]
+            pos = pos if R > 1 else pos[0]
             logits = model(input_ids=step[:, None], position_ids=pos, past_key_values=cache, use_cache=True,
                            shared_prefix=cache).logits[:, -1]
     return torch.stack(tokens, dim=1), torch.stack(logprobs, dim=1)

@@ -5,14 +5,11 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-VISION_SPECIAL_TOKENS = ("<|vision_start|>", "<|vision_end|>", "<|vision_pad|>", "<|image_pad|>",
-                         "<|video_pad|>", "<|im_start|>")
-
-
-def suppressed_token_ids(tokenizer, vocab_size: int, extra: list = ()) -> list[int]:
-    """Ids never sampled: vision/chat special tokens, untrained padded-vocabulary rows, extras."""
+def suppressed_token_ids(tokenizer, vocab_size: int, extra: list = (), never: tuple[str, ...] = ()) -> list[int]:
+    """Ids never sampled: the family's vision/chat special tokens (`never`, from
+    `Family.never_sample`), untrained padded-vocabulary rows, extras (tokens or ids)."""
     ids = set()
-    for tok in list(VISION_SPECIAL_TOKENS) + [e for e in extra if isinstance(e, str)]:
+    for tok in list(never) + [e for e in extra if isinstance(e, str)]:
         tid = tokenizer.convert_tokens_to_ids(tok)
         if isinstance(tid, int) and tid != tokenizer.unk_token_id and tid >= 0:
             ids.add(tid)
@@ -33,3 +30,11 @@ def decode_completions(tokenizer, ids: Tensor, mask: Tensor, eos_ids: list[int])
     eos = set(eos_ids)
     rows = [[t for t, m in zip(r, mr) if m and t not in eos] for r, mr in zip(ids.tolist(), mask.tolist())]
     return tokenizer.batch_decode(rows, skip_special_tokens=False)
+
+
+def suppressed_ids(model, tokenizer, extra: list = ()) -> list[int]:
+    """`suppressed_token_ids` for this model: its family's never-sampled tokens, its vocabulary."""
+    from ..families import family_of
+
+    text = getattr(model.config, "text_config", model.config)
+    return suppressed_token_ids(tokenizer, text.vocab_size, extra, family_of(model).never_sample)
