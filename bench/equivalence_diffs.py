@@ -79,7 +79,7 @@ def model_diffs(family: str, dtype: str, work: Path) -> str:
     from gpg_vl.config import ModelConfig
     from gpg_vl.data.collator import PromptCollator
     from gpg_vl.data.loading import load_records
-    from gpg_vl.data.vision import VisionSettings
+    from gpg_vl.families import family_of
     from gpg_vl.forward import packed_logprobs
     from gpg_vl.models import load_policy
     from gpg_vl.rollout.tokens import suppressed_ids

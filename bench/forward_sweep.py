@@ -41,7 +41,7 @@ def run_sweep(model_dir: str, data: str, groups=(2, 4, 8, 16), prompts_n: int = 
     from gpg_vl.config import ModelConfig
     from gpg_vl.data.collator import PromptCollator
     from gpg_vl.data.loading import load_records
-    from gpg_vl.data.vision import VisionSettings
+    from gpg_vl.families import family_of
     from gpg_vl.forward import packed_logprobs, row_logprobs
     from gpg_vl.models import load_policy
     from gpg_vl.rollout.tokens import suppressed_ids

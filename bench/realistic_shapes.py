@@ -96,7 +96,7 @@ def prompt_batch(processor, work: Path, P: int):
 
     from gpg_vl.data.collator import PromptCollator
     from gpg_vl.data.loading import load_records
-    from gpg_vl.data.vision import VisionSettings
+    from gpg_vl.families import family_of
 
     side = IMAGE[P]
     image = work / f"image-{side}.png"

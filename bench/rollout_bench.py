@@ -31,19 +31,19 @@ def build(work: Path, side: int, prompts_n: int):
     """(engine, prompts) for images resized to side x side."""
     import torch
 
-    from gpg_vl.config import ModelConfig
+    from gpg_vl.config import ModelConfig, VisionConfig
     from gpg_vl.data.collator import PromptCollator
     from gpg_vl.data.loading import load_records
-    from gpg_vl.data.vision import VisionSettings
+    from gpg_vl.families import family_of
     from gpg_vl.models import eos_token_ids, load_policy, pad_token_id
     from gpg_vl.rollout import engine_class
     from gpg_vl.rollout.tokens import suppressed_ids
     from train_step_bench import prepare
 
     model_dir, data = prepare(work)
-    vision = VisionSettings(min_pixels=side * side, max_pixels=side * side)
-    model, processor = load_policy(ModelConfig(path=model_dir), vision)
-    prompts = PromptCollator(processor, vision, max_prompt_length=2048)(load_records(data)[:prompts_n])
+    model, processor = load_policy(ModelConfig(path=model_dir), VisionConfig(side * side, side * side))
+    prompts = PromptCollator(processor, family_of(model), side * side, side * side, max_prompt_length=2048)(
+        load_records(data)[:prompts_n])
     suppress = suppressed_ids(model, processor.tokenizer)
     engine = engine_class("hf")(model, processor, max_new_tokens=32, temperature=1.0, suppress_ids=suppress,
                                 eos_token_ids=eos_token_ids(model, processor.tokenizer),

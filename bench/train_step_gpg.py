@@ -61,7 +61,7 @@ def run_gpg(model_dir: str, data: str, out_dir: str, steps: int, setting: dict, 
     from gpg_vl.forward import row_logprobs
 
     if per_row:  # the comparison row: same loop, the forward every non-packable model gets
-        update.completion_logprobs = row_logprobs
+        trainer.choose_forward = lambda model: row_logprobs
     stamps, metrics, generate = [], [], []
 
     class TimedLogger(trainer.MetricsLogger):

@@ -90,6 +90,7 @@ def build_tiny_model(out_dir: str | Path, family: str = "qwen2_vl", seed: int = 
     config = adapter.tiny_config(tok, **{**SIZES, **sizes})
     torch.manual_seed(seed)
     model = AutoModelForImageTextToText.from_config(config, dtype=torch.float32)
+    adapter.tiny_init(model)
     processor = adapter.tiny_processor(tok, min_pixels, max_pixels)
     text = getattr(config, "text_config", config)
     model.generation_config.eos_token_id = text.eos_token_id

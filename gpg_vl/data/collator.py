@@ -34,7 +34,8 @@ class PromptBatch:
     tokens, whatever the family's processor calls it)
     vision: the family's image tensors for all prompts, prompt-major, concatenated on dim 0
     (Qwen: pixel_values [patches, C*T*ps*ps] + image_grid_thw [images, 3]; Gemma 3:
-    pixel_values [images, 3, H, W]; SmolVLM: pixel_values [tiles, 3, H, W] + pixel_attention_mask)
+    pixel_values [images, 3, H, W]; SmolVLM: pixel_values [tiles, 3, H, W] + pixel_attention_mask
+    [tiles, H, W] + tiles [B], each prompt's tile count, one row per prompt)
     vision_rows: per key, per prompt: how many dim-0 rows of vision[key] are that prompt's
     family: the model family's name (gpg_vl.families), which knows how the tensors go back in
     images_per_prompt: [B]; original_sizes / input_sizes: per prompt, per image (w, h)
@@ -170,11 +171,11 @@ class PromptCollator:
             opened = [_open(record, i, ref) for i, ref in enumerate(record.images)]
             resized = [self.vision.prepare(im) for im in opened]
             texts.append(self.prompt_text(record))
-            images += resized
+            images.append(resized)  # per prompt: non-Qwen processors count images per sample
             counts.append(len(resized))
             orig.append([im.size for im in opened])
             seen.append([self.vision.resized_size(*im.size) for im in opened])
-        enc = self.processor(text=texts, images=images, padding=True, return_tensors="pt",
+        enc = self.processor(text=texts, images=images if any(images) else None, padding=True, return_tensors="pt",
                              add_special_tokens=False, images_kwargs=self.vision.processor_kwargs())
         lengths = enc["attention_mask"].sum(dim=1).tolist()
         for record, n in zip(records, lengths):

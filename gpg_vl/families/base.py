@@ -108,6 +108,10 @@ class Family:
 
     # --- text --------------------------------------------------------------------------
 
+    def format_box(self, box: list[float]) -> str:
+        """A box in this family's coordinates, written the way the family writes boxes."""
+        return '{"bbox_2d": [' + ", ".join(f"{v:g}" for v in box) + "]}"
+
     def vllm_prompt(self, processor, ids: list[int], text: str, images: list) -> dict:
         """One vLLM request. Default: the prompt text; vLLM's processor expands the images."""
         return {"prompt": text, "multi_modal_data": {"image": images}}
@@ -117,6 +121,9 @@ class Family:
     def tiny_tokenizer_kwargs(self) -> dict:
         """Extra named special tokens of the family's tokenizer (e.g. Gemma 3's boi_token)."""
         return {}
+
+    def tiny_init(self, model) -> None:
+        """Fix-ups of a freshly initialised tiny model (default none)."""
 
     def tiny_config(self, tok, hidden: int, layers: int, heads: int, vision_width: int, vision_depth: int):
         raise NotImplementedError(f"no tiny builder for {self.name}")

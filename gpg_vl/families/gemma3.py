@@ -27,7 +27,8 @@ GEMMA3_TEMPLATE = (
     "{% set loop_messages = messages[1:] %}"
     "{% else %}{% set first_user_prefix = '' %}{% set loop_messages = messages %}{% endif %}"
     "{% for message in loop_messages %}"
-    "{% if message['role'] == 'assistant' %}{% set role = 'model' %}{% else %}{% set role = message['role'] %}{% endif %}"
+    "{% if message['role'] == 'assistant' %}{% set role = 'model' %}"
+    "{% else %}{% set role = message['role'] %}{% endif %}"
     "{{ '<start_of_turn>' + role + '\n' + (first_user_prefix if loop.first else '') }}"
     "{% if message['content'] is string %}{{ message['content'] | trim }}"
     "{% else %}{% for item in message['content'] %}"
@@ -54,6 +55,7 @@ class Gemma3(Family):
     fsdp_wrap = ("Gemma3DecoderLayer", "SiglipEncoderLayer")  # vision_tower is SiglipVisionModel
     token_types = "token_type_ids"
     position_rows = 1
+    end_of_turn = "<end_of_turn>"
     packing_refusal = ("sliding-window layers and bidirectional attention over image tokens "
                        "would ignore the shared-prompt layout")
     decoding_refusal = packing_refusal
@@ -61,7 +63,7 @@ class Gemma3(Family):
     tiny_specials = ("<pad>", "<eos>", "<bos>", "<start_of_turn>", "<end_of_turn>", "<start_of_image>",
                      "<image_soft_token>", "<end_of_image>")
     tiny_template = GEMMA3_TEMPLATE
-    tiny_eos = "<end_of_turn>"
+    tiny_eos = end_of_turn
     tiny_pad = "<pad>"
 
     # --- vision ------------------------------------------------------------------------

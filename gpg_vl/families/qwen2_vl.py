@@ -17,6 +17,10 @@ class Qwen2VL(QwenVL):
     box_source = "Qwen2-VL paper (arXiv 2409.12191) sec. 2.2: boxes normalised to [0, 1000)"
     fsdp_wrap = ("Qwen2VLDecoderLayer", "Qwen2VLVisionBlock")
 
+    def format_box(self, box: list[float]) -> str:
+        x1, y1, x2, y2 = (f"{v:g}" for v in box)
+        return f"<|box_start|>({x1},{y1}),({x2},{y2})<|box_end|>"
+
     def tiny_config(self, tok, hidden: int, layers: int, heads: int, vision_width: int, vision_depth: int):
         from transformers import Qwen2VLConfig
 

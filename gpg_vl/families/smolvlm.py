@@ -1,23 +1,31 @@
 """SmolVLM / SmolVLM2 (transformers `smolvlm`; Idefics3-style image splitting).
 
-The processor resizes each image so its longest edge is `size["longest_edge"]` (up or down),
-rounds it up to whole tiles of `max_image_size` and, when that is more than one tile, splits
-it into rows x cols tiles plus one global tile (the whole image squashed to one tile):
+The processor resizes every image so its longest edge is `size["longest_edge"]` (small images
+are scaled UP: real checkpoints use 4 tiles, so a square image is always 4 x 4 tiles), rounds
+it up to whole tiles of `max_image_size` and, when that is more than one tile (always, unless
+size <= max_image_size), splits it into rows x cols tiles plus one global tile (the whole
+image squashed to one tile):
 
-    <fake_token_around_image><row_1_col_1><image>*S ... \\n ... \\n<fake_token_around_image><global-img><image>*S<fake_token_around_image>
+    <fake_token_around_image><row_1_col_1><image>*S <fake_token_around_image><row_1_col_2>... \\n ... \\n
+    \\n<fake_token_around_image><global-img><image>*S<fake_token_around_image>
 
 with S = `image_seq_len` = (tile / patch)^2 / scale_factor^2 tokens per tile (the pixel
 shuffle merges scale_factor^2 patches into one token). Its `pixel_values` are
 [prompts, max tiles, 3, tile, tile], padded with all-zero tiles; the model drops every
 all-zero tile and scatters the remaining tiles' features, in order, onto the `<image>`
-tokens, so the flat [tiles, 3, tile, tile] layout of `split_vision` (padding tiles dropped)
-fed back as one batch of tiles ([1, tiles, ...]) is the same forward.
+tokens. `split_vision` keeps the real tiles only, flat ([tiles, 3, tile, tile], prompt-major)
+plus each prompt's tile count (`tiles`, one row per prompt), and `model_inputs` pads them back
+to [rows, max tiles, ...]. For the forward alone one batch of all tiles ([1, tiles, ...]) is
+the same computation, but `generate(num_return_sequences=n)` regroups the image features by
+the pixel_values batch rows (transformers 5.x `_expand_multimodal_outputs`): with a single
+batch row every expanded prompt would get the wrong tiles, so the layout stays per prompt.
 
 Text: Llama decoder, plain 1-row RoPE, no image-token marks in the forward.
 """
 
 from __future__ import annotations
 
+import torch
 from torch import Tensor
 
 from .base import Family
@@ -51,17 +59,19 @@ class SmolVLM(Family):
     fsdp_wrap = ("LlamaDecoderLayer", "SmolVLMEncoderLayer")  # text_config is llama; SmolVLMVisionTransformer's layers
     token_types = None
     position_rows = 1
+    end_of_turn = "<end_of_utterance>"
     # Real SmolVLM2 ids: <|endoftext|> 0 (unk), <|im_start|> 1 (bos), <|im_end|> 2 (pad); eos <end_of_utterance>.
     tiny_specials = ("<|endoftext|>", "<|im_start|>", "<|im_end|>", "<fake_token_around_image>", "<image>",
                      "<global-img>", "<end_of_utterance>", *ROW_COL_TOKENS)
     tiny_template = SMOLVLM_TEMPLATE
-    tiny_eos = "<end_of_utterance>"
+    tiny_eos = end_of_turn
     tiny_pad = "<|im_end|>"
 
     # --- vision ------------------------------------------------------------------------
 
     def split_vision(self, enc, counts: list[int]) -> tuple[dict[str, Tensor], dict[str, list[int]]]:
-        """[B, N_max, 3, H, W] (+ mask [B, N_max, H, W]) -> the real tiles only, prompt-major, on dim 0.
+        """[B, N_max, 3, H, W] (+ mask [B, N_max, H, W]) -> the real tiles only, prompt-major, on dim 0,
+        and `tiles` [B]: each prompt's tile count (one row per prompt, so it follows `vision_for`).
 
         A tile is padding iff it is all zeros: the model's own criterion (get_image_features).
         """
@@ -69,28 +79,41 @@ class SmolVLM(Family):
             return {}, {}
         pixel_values = enc["pixel_values"]
         real = pixel_values.flatten(2).ne(0).any(dim=2)  # [B, N_max]
-        tiles = real.sum(dim=1).tolist()
-        for b, (n, images) in enumerate(zip(tiles, counts)):
+        tiles = real.sum(dim=1)
+        for b, (n, images) in enumerate(zip(tiles.tolist(), counts)):
             if (n == 0) != (images == 0):
                 raise ValueError(f"prompt {b}: {images} image(s) but {n} tile(s)")
-        vision = {"pixel_values": pixel_values[real]}
-        rows = {"pixel_values": tiles}
+        vision = {"pixel_values": pixel_values[real], "tiles": tiles}
+        rows = {"pixel_values": tiles.tolist(), "tiles": [1] * len(counts)}
         if "pixel_attention_mask" in enc:
             vision["pixel_attention_mask"] = enc["pixel_attention_mask"][real]
-            rows["pixel_attention_mask"] = list(tiles)
+            rows["pixel_attention_mask"] = tiles.tolist()
         return vision, rows
 
     def model_inputs(self, input_ids: Tensor, attention_mask: Tensor | None, token_types: Tensor | None,
                      vision: dict[str, Tensor]) -> dict[str, Tensor]:
-        """The flat tiles as one batch of tiles: [1, tiles, 3, H, W] (and [1, tiles, H, W])."""
+        """The tiles padded back per prompt: [prompts, max tiles, 3, H, W] (and [prompts, max tiles, H, W]).
+
+        `prompts` are the rows `vision` was selected for (`vision_for`): the input rows, or a packed
+        row's groups (the model only counts tiles, in order, so both are the same forward).
+        """
         out = dict(input_ids=input_ids)
         if attention_mask is not None:
             out["attention_mask"] = attention_mask
-        pixel_values = vision.get("pixel_values")
-        if pixel_values is not None and pixel_values.shape[0] > 0:
-            out["pixel_values"] = pixel_values[None]
-            if vision.get("pixel_attention_mask") is not None:
-                out["pixel_attention_mask"] = vision["pixel_attention_mask"][None]
+        pixel_values, tiles = vision.get("pixel_values"), vision.get("tiles")
+        if pixel_values is None or pixel_values.shape[0] == 0:
+            return out
+        if tiles is None:  # a flat tensor with no per-prompt counts: one batch of all tiles
+            tiles = torch.tensor([pixel_values.shape[0]])
+        tiles = tiles.to(pixel_values.device)
+        prompt = torch.repeat_interleave(torch.arange(len(tiles), device=tiles.device), tiles)  # [T]
+        slot = torch.arange(len(prompt), device=tiles.device) - (tiles.cumsum(0) - tiles)[prompt]
+        for key in ("pixel_values", "pixel_attention_mask"):
+            if vision.get(key) is not None:
+                flat = vision[key]
+                padded = flat.new_zeros(len(tiles), int(tiles.max()), *flat.shape[1:])
+                padded[prompt, slot] = flat
+                out[key] = padded
         return out
 
     # --- the tiny builder --------------------------------------------------------------
