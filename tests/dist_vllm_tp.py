@@ -14,7 +14,7 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
-from test_vllm import hf_logprobs, make_engine  # noqa: E402
+from test_vllm import SAMPLING, hf_logprobs, make_engine  # noqa: E402
 
 from gpg_vl.data.collator import PromptCollator  # noqa: E402
 from gpg_vl.data.loading import load_records  # noqa: E402
@@ -28,7 +28,7 @@ eng, model, processor, vision, suppress = make_engine(model_path, tensor_paralle
 model.cuda()
 records = load_records(data)[rank::2]  # different prompts on each process
 prompts = PromptCollator(processor, vision, max_prompt_length=512)(records)
-batch = eng.generate(prompts, 2)
+batch = eng.generate(prompts, 2, SAMPLING)
 lp = batch.sampling_logprobs
 assert [r.id for r in batch.prompts.records] == [r.id for r in records]
 lp_hf, mask = hf_logprobs(model, batch, suppress)

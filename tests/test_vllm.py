@@ -18,10 +18,12 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
+from gpg_vl.rollout import Sampling
 from gpg_vl.rollout.vllm import fold_placeholders, prompt_ids, vision_settings
 
 ROOT = Path(__file__).resolve().parents[1]
 TOL = {torch.float32: 2e-3, torch.bfloat16: 0.15}  # max |log p_vllm - log p_hf| over tokens
+SAMPLING = Sampling(max_new_tokens=6, temperature=1.0)
 
 
 def has_vllm() -> bool:
@@ -50,7 +52,7 @@ def test_missing_vllm_is_a_clear_error(policy):
 
     model, processor = policy
     with pytest.raises(ImportError, match=r"rollout.engine=vllm needs vLLM: pip install 'gpg_vl\[gpu\]'"):
-        engine_class("vllm")(model, processor, max_new_tokens=2, eos_token_ids=[1], pad_token_id=0)
+        engine_class("vllm")(model, processor, eos_token_ids=[1], pad_token_id=0)
 
 
 def test_too_old_vllm_is_a_clear_error(monkeypatch):
@@ -67,6 +69,22 @@ def test_placeholders_fold_to_one_per_image():
     pad = 12
     assert fold_placeholders([1, 9, pad, pad, pad, 10, 5, 9, pad, pad, 10], pad) == [1, 9, pad, 10, 5, 9, pad, 10]
     assert fold_placeholders([pad, pad, 3], pad) == [pad, 3]
+
+
+def test_sampling_params_are_built_per_call():
+    """Each generate call's Sampling becomes its own SamplingParams; the ban and EOS stay the engine's."""
+    import types
+
+    from gpg_vl.rollout.vllm import VLLMEngine
+
+    eng = object.__new__(VLLMEngine)  # no vLLM here: only what params() reads
+    eng._vllm = types.SimpleNamespace(SamplingParams=dict)
+    eng.allowed_ids, eng.eos_token_ids = [0, 1, 3], [3]
+    sampled = eng.params(4, Sampling(max_new_tokens=7, temperature=0.7, top_p=0.9, top_k=5))
+    assert sampled == dict(n=4, temperature=0.7, top_p=0.9, top_k=5, max_tokens=7, logprobs=0,
+                           allowed_token_ids=[0, 1, 3], stop_token_ids=[3], detokenize=False)
+    greedy = eng.params(4, Sampling(max_new_tokens=2, greedy=True))  # one row per prompt, repeated by generate
+    assert (greedy["n"], greedy["temperature"], greedy["top_k"], greedy["max_tokens"]) == (1, 0.0, -1, 2)
 
 
 def test_engine_sees_the_collators_vision_settings_and_ids(tiny_qwen2_vl, mixed_size_jsonl):
@@ -110,17 +128,15 @@ def tiny64(tmp_path_factory) -> Path:
 def make_engine(path: Path, **options):
     from gpg_vl.config import ModelConfig
     from gpg_vl.data.vision import VisionSettings
-    from gpg_vl.models import eos_token_ids, load_policy, pad_token_id, text_config
-    from gpg_vl.rollout.tokens import suppressed_token_ids
+    from gpg_vl.models import load_policy
+    from gpg_vl.rollout import policy_tokens
     from gpg_vl.rollout.vllm import VLLMEngine
 
     vision = VisionSettings()
     model, processor = load_policy(ModelConfig(path=str(path), dtype=options.pop("dtype", "float32")), vision)
-    suppress = suppressed_token_ids(processor.tokenizer, text_config(model).vocab_size)
-    engine = VLLMEngine(model, processor, max_new_tokens=6, temperature=1.0, suppress_ids=suppress,
-                        eos_token_ids=eos_token_ids(model, processor.tokenizer),
-                        pad_token_id=pad_token_id(processor.tokenizer), max_model_len=512, **options)
-    return engine, model, processor, vision, torch.tensor(suppress)
+    tokens = policy_tokens(model, processor)
+    engine = VLLMEngine(model, processor, **tokens, max_model_len=512, **options)
+    return engine, model, processor, vision, torch.tensor(tokens["suppress_ids"])
 
 
 def hf_logprobs(model, batch, suppress):
@@ -134,7 +150,7 @@ def hf_logprobs(model, batch, suppress):
 
 
 def agreement(engine, model, prompts, suppress, n=4):
-    batch = engine.generate(prompts, n)
+    batch = engine.generate(prompts, n, SAMPLING)
     lp_vllm = batch.sampling_logprobs
     lp_hf, mask = hf_logprobs(model, batch, suppress)
     C = mask.shape[1]
@@ -202,7 +218,7 @@ def test_greedy_rows_of_a_group_are_identical(engine, mixed_size_jsonl):
 
     eng, model, processor, vision, suppress = engine
     prompts = PromptCollator(processor, vision, max_prompt_length=512)(load_records(str(mixed_size_jsonl)))
-    batch = eng.generate(prompts, 3, greedy=True)
+    batch = eng.generate(prompts, 3, Sampling(6, greedy=True))
     rows = batch.completion_ids.view(len(prompts), 3, -1)
     assert (rows == rows[:, :1]).all()
 

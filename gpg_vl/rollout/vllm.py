@@ -36,6 +36,7 @@ import torch
 from ..data.collator import PromptBatch
 from ..data.vision import VisionSettings, open_image
 from .batch import RolloutBatch
+from .sampling import Sampling
 from .tokens import completion_mask, decode_completions
 
 MIN_VLLM = "0.10.2"  # logprobs_mode (processed log-probs), sleep tags, collective_rpc with callables
@@ -145,7 +146,8 @@ def _reload_weights(worker, weights) -> None:
 class VLLMEngine:
     """generate / load_weights / close, as `gpg_vl.rollout.RolloutEngine`.
 
-    The keywords up to batch_rows are the HF engine's; the rest are vLLM's own:
+    The keywords up to batch_rows are the HF engine's (what is fixed for a policy; how to
+    sample comes with each generate call); the rest are vLLM's own:
     tensor_parallel_size, gpu_memory_utilization (the share of each GPU vLLM may take:
     weights + KV cache), sleep (after each generate, offload vLLM's weights to CPU and drop
     its KV cache until the next call; default on where there is a GPU, it needs CUDA),
@@ -153,9 +155,8 @@ class VLLMEngine:
     (vLLM's weights; the run passes model.dtype).
     """
 
-    def __init__(self, model, processor, *, max_new_tokens: int, temperature: float = 1.0,
-                 top_p: float = 1.0, top_k: int = 0, suppress_ids: list[int] = (),
-                 eos_token_ids: list[int], pad_token_id: int, batch_rows: int = 0,
+    def __init__(self, model, processor, *, suppress_ids: list[int] = (), eos_token_ids: list[int],
+                 pad_token_id: int, batch_rows: int = 0,
                  tensor_parallel_size: int = 1, gpu_memory_utilization: float = 0.3,
                  sleep: bool | None = None, max_model_len: int | None = None,
                  max_images: int = 8, seed: int = 0, enforce_eager: bool = False, dtype: str | None = None):
@@ -163,7 +164,6 @@ class VLLMEngine:
         self.tokenizer = processor.tokenizer
         self.vision = vision_settings(processor)
         self.image_token_id = self.tokenizer.convert_tokens_to_ids(getattr(processor, "image_token", "<|image_pad|>"))
-        self.max_new_tokens, self.temperature, self.top_p, self.top_k = max_new_tokens, temperature, top_p, top_k
         self.eos_token_ids, self.pad_token_id, self.batch_rows = list(eos_token_ids), pad_token_id, batch_rows
         banned = set(suppress_ids)
         self.allowed_ids = [i for i in range(len(self.tokenizer)) if i not in banned]
@@ -213,11 +213,14 @@ class VLLMEngine:
                         "multi_modal_data": {"image": images}})
         return out
 
-    def sampling(self, n: int, greedy: bool):
+    def params(self, n: int, sampling: Sampling):
+        """vLLM's SamplingParams for one generate call (greedy: one completion per prompt)."""
+        greedy = sampling.greedy
         return self._vllm.SamplingParams(
-            n=1 if greedy else n, temperature=0.0 if greedy else self.temperature, top_p=self.top_p,
-            top_k=self.top_k if self.top_k > 0 else -1, max_tokens=self.max_new_tokens, logprobs=0,
-            allowed_token_ids=self.allowed_ids, stop_token_ids=self.eos_token_ids, detokenize=False)
+            n=1 if greedy else n, temperature=0.0 if greedy else sampling.temperature,  # 0: vLLM's greedy
+            top_p=sampling.top_p, top_k=sampling.top_k if sampling.top_k > 0 else -1,
+            max_tokens=sampling.max_new_tokens, logprobs=0, allowed_token_ids=self.allowed_ids,
+            stop_token_ids=self.eos_token_ids, detokenize=False)
 
     def _run(self, requests: list[dict], params) -> list:
         if self.tp_group is None:
@@ -228,14 +231,15 @@ class VLLMEngine:
         start = sum(len(p) for p in pooled[:torch.distributed.get_rank(self.tp_group)])
         return outs[start:start + len(requests)]
 
-    def generate(self, prompts: PromptBatch, n: int, greedy: bool = False) -> RolloutBatch:
+    def generate(self, prompts: PromptBatch, n: int, sampling: Sampling) -> RolloutBatch:
         """B*n completions with each token's sampling log-prob (processed: temperature, ban)."""
         self._wake(self.sleeping)
         requests, expected = self.requests(prompts), prompt_ids(prompts)
         step = max(1, self.batch_rows // n) if self.batch_rows else len(requests)
+        params = self.params(n, sampling)
         outs = []
         for s in range(0, len(requests), step):
-            outs += self._run(requests[s:s + step], self.sampling(n, greedy))
+            outs += self._run(requests[s:s + step], params)
         if self.sleep:
             self.llm.sleep(level=1)
             self.sleeping = ["weights", "kv_cache"]
@@ -244,7 +248,7 @@ class VLLMEngine:
             if list(out.prompt_token_ids) != want:
                 raise RuntimeError(f"record {record.id}: vLLM built {len(out.prompt_token_ids)} prompt tokens, "
                                    f"the collator {len(want)} (image placeholders differ?)")
-            for c in out.outputs * (n if greedy else 1):  # greedy rows are identical
+            for c in out.outputs * (n if sampling.greedy else 1):  # greedy rows are identical
                 rows.append(list(c.token_ids))
                 logps.append([lp[t].logprob for t, lp in zip(c.token_ids, c.logprobs)])
         width = max(1, max(map(len, rows)))
