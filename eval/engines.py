@@ -54,7 +54,7 @@ def engine_args(name: str, items: list[str]) -> dict:
     import yaml
 
     from gpg_vl.config import ConfigError
-    from gpg_vl.rollout import check_engine_args
+    from gpg_vl.rollout import SAMPLING_KEYS, check_engine_args
 
     cls = check_engine(name)
     out = {}
@@ -63,6 +63,10 @@ def engine_args(name: str, items: list[str]) -> dict:
         if not sep or not key.strip():
             raise EvalError(f"--engine-arg {item!r} is not KEY=VALUE")
         out[key.strip()] = yaml.safe_load(raw)
+    sampling = sorted(out.keys() & SAMPLING_KEYS)
+    if sampling:
+        raise EvalError(f"--engine-arg {sampling[0]}: a sampling setting, given to each generate call, not to the "
+                        "engine; use --max-new-tokens or --temperature (0 = greedy)")
     try:
         check_engine_args(cls, out, LOADER_KEYS)
     except ConfigError as exc:
