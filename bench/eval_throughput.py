@@ -38,18 +38,19 @@ def grounding_records(n: int, folder: Path) -> Path:
 
 
 def measure(policy, records, bench, vision, batch_size: int, max_new_tokens: int, work: Path) -> dict:
-    from eval.engines import token_cap
     from eval.runner import run_benchmark
     from eval.store import SampleStore
     from gpg_vl.data.collator import PromptCollator
+    from gpg_vl.rollout import Sampling
 
-    collator = PromptCollator(policy.processor, vision, bench.template, 4096)
+    collator = PromptCollator(policy.processor, policy.adapter, vision.min_pixels, vision.max_pixels, bench.template,
+                              4096)
     store = SampleStore(work / f"bs{batch_size}.jsonl", {"batch_size": batch_size}, fresh=True)
-    with token_cap(policy.engine, max_new_tokens):
-        run_benchmark(bench, records[:batch_size], policy.engine, collator, policy.family,  # warm-up
-                      SampleStore(work / "warm.jsonl", {}, fresh=True), batch_size=batch_size, progress=False)
-        _, stats = run_benchmark(bench, records, policy.engine, collator, policy.family, store,
-                                 batch_size=batch_size, progress=False)
+    greedy = Sampling(max_new_tokens, greedy=True)
+    run_benchmark(bench, records[:batch_size], policy.engine, collator, policy.family,  # warm-up
+                  SampleStore(work / "warm.jsonl", {}, fresh=True), greedy, batch_size=batch_size, progress=False)
+    _, stats = run_benchmark(bench, records, policy.engine, collator, policy.family, store, greedy,
+                             batch_size=batch_size, progress=False)
     return {"batch_size": batch_size, "samples": stats.generated, "seconds": round(stats.seconds, 3),
             "samples_per_s": round(stats.samples_per_s, 2)}
 
@@ -69,13 +70,13 @@ def main(argv: list[str] | None = None) -> None:
     from eval.engines import load, resolve_dtype
     from eval.registry import get_benchmark
     from gpg_vl.data.loading import load_records
-    from gpg_vl.data.vision import VisionSettings
+    from gpg_vl.config import VisionConfig
     from gpg_vl.tiny import build_tiny_model
 
     torch.set_num_threads(min(torch.get_num_threads(), 16))
     model = build_tiny_model(args.model_dir, "qwen2_vl")
-    vision = VisionSettings()
-    policy = load(str(model), "hf", vision, max_new_tokens=args.max_new_tokens, dtype=resolve_dtype("auto"))
+    vision = VisionConfig()
+    policy = load(str(model), "hf", vision, dtype=resolve_dtype("auto"))
     bench = get_benchmark("refcoco_val")
     with tempfile.TemporaryDirectory() as tmp:
         records = load_records(grounding_records(args.n, Path(tmp)))

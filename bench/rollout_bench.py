@@ -35,32 +35,28 @@ def build(work: Path, side: int, prompts_n: int):
     from gpg_vl.data.collator import PromptCollator
     from gpg_vl.data.loading import load_records
     from gpg_vl.families import family_of
-    from gpg_vl.models import eos_token_ids, load_policy, pad_token_id
-    from gpg_vl.rollout import engine_class
-    from gpg_vl.rollout.tokens import suppressed_ids
+    from gpg_vl.models import load_policy
+    from gpg_vl.rollout import build_engine, policy_tokens
     from train_step_bench import prepare
 
     model_dir, data = prepare(work)
     model, processor = load_policy(ModelConfig(path=model_dir), VisionConfig(side * side, side * side))
     prompts = PromptCollator(processor, family_of(model), side * side, side * side, max_prompt_length=2048)(
         load_records(data)[:prompts_n])
-    suppress = suppressed_ids(model, processor.tokenizer)
-    engine = engine_class("hf")(model, processor, max_new_tokens=32, temperature=1.0, suppress_ids=suppress,
-                                eos_token_ids=eos_token_ids(model, processor.tokenizer),
-                                pad_token_id=pad_token_id(processor.tokenizer))
+    engine = build_engine("hf", model, processor, **policy_tokens(model, processor))
     torch.manual_seed(0)
     return engine, prompts
 
 
 def timed(engine, prompts, G: int, shared: bool) -> tuple[float, int]:
     """(seconds, generated tokens) of one engine.generate call on the chosen path."""
-    from gpg_vl.rollout import shared_prefix
+    from gpg_vl.rollout import Sampling, shared_prefix
 
     real = shared_prefix.supports
     shared_prefix.supports = real if shared else (lambda model: False)
     try:
         t0 = time.perf_counter()
-        batch = engine.generate(prompts, G)
+        batch = engine.generate(prompts, G, Sampling(max_new_tokens=32, temperature=1.0))
         return time.perf_counter() - t0, int(batch.completion_mask.sum())
     finally:
         shared_prefix.supports = real

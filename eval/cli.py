@@ -15,9 +15,10 @@ import os
 import sys
 from pathlib import Path
 
+from gpg_vl.config import VisionConfig
 from gpg_vl.data.collator import PromptCollator, PromptTooLong
 from gpg_vl.data.loading import DataError, load_records
-from gpg_vl.data.vision import VisionSettings
+from gpg_vl.rollout import Sampling
 
 from . import benchmarks  # noqa: F401  (register the built-ins)
 from . import engines
@@ -95,31 +96,31 @@ def settings(args, bench: Benchmark, model: str, data: Path, family: str) -> dic
             "min_pixels": args.min_pixels, "max_pixels": args.max_pixels, "model_family": family}
 
 
-def evaluate_model(args, model: str, selected: dict, vision: VisionSettings, out: Path) -> None:
+def evaluate_model(args, model: str, selected: dict, vision: VisionConfig, out: Path) -> None:
     """Every benchmark on one checkpoint; results.json/results.md updated after each."""
     model_id = os.path.abspath(model) if Path(model).exists() else model
-    policy = engines.load(model, args.engine, vision, max_new_tokens=256, dtype=args.dtype,
-                          temperature=args.temperature or 1.0, family=args.model_family,
+    policy = engines.load(model, args.engine, vision, dtype=args.dtype, family=args.model_family,
                           engine_args=args.engine_args)
     try:
         for name, (path, records) in selected.items():
-            evaluate_benchmark(args, policy, model_id, get_benchmark(name), path, records, vision, out)
+            evaluate_benchmark(args, policy, model_id, get_benchmark(name), path, records, out)
     finally:
         policy.close()
 
 
 def evaluate_benchmark(args, policy: engines.Policy, model_id: str, bench: Benchmark, path: Path,
-                       records: list, vision: VisionSettings, out: Path) -> None:
+                       records: list, out: Path) -> None:
     """One checkpoint x benchmark: resume or run, then results, table and report."""
     tag = checkpoint_tag(policy.path)
-    collator = PromptCollator(policy.processor, vision, args.template or bench.template, args.max_prompt_length)
+    collator = PromptCollator(policy.processor, policy.adapter, args.min_pixels, args.max_pixels,
+                              args.template or bench.template, args.max_prompt_length)
     collator.check_lengths(records)
     conf = settings(args, bench, model_id, path, policy.family)
     store = SampleStore(out / "samples" / tag / f"{bench.name}.jsonl", conf, fresh=args.fresh)
-    with engines.token_cap(policy.engine, conf["max_new_tokens"]):
-        rows, stats = run_benchmark(bench, records, policy.engine, collator, policy.family, store,
-                                    batch_size=args.batch_size, greedy=args.temperature == 0,
-                                    progress=not args.no_progress, desc=f"{tag}/{bench.name}")
+    sampling = Sampling(conf["max_new_tokens"], temperature=args.temperature or 1.0, greedy=args.temperature == 0)
+    rows, stats = run_benchmark(bench, records, policy.engine, collator, policy.family, store, sampling,
+                                batch_size=args.batch_size, progress=not args.no_progress,
+                                desc=f"{tag}/{bench.name}")
     metrics = bench.metrics(rows)
     entry = {"n": len(rows), "headline": bench.headline, "metrics": metrics,
              "samples": str(store.path.relative_to(out)), "settings": conf,
@@ -162,7 +163,7 @@ def main(argv: list[str] | None = None) -> int:
         selected = prepare(args, names)
         out = Path(args.out)
         out.mkdir(parents=True, exist_ok=True)
-        vision = VisionSettings(args.min_pixels, args.max_pixels)
+        vision = VisionConfig(args.min_pixels, args.max_pixels)
         for model in models:
             evaluate_model(args, model, selected, vision, out)
         if args.report_items:

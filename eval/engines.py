@@ -1,16 +1,15 @@
-"""Policy + engine for one checkpoint, through the same code the trainer uses.
+"""Policy + engine for one checkpoint, built by the trainer's own factory (gpg_vl.rollout.build_engine).
 
 The engine is looked up by name in gpg_vl.rollout.ENGINES and imported only then, so
 `import eval` never imports vLLM. `--engine vllm` is checked before any model loads and
-fails with a message saying what is missing.
+fails with a message saying what is missing. Sampling settings (each benchmark's length
+cap, greedy or not) are passed to each generate call, never set on the engine.
 """
 
 from __future__ import annotations
 
 import importlib.util
-from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Iterator
 
 from gpg_vl.rollout import ENGINES
 
@@ -19,12 +18,13 @@ from .registry import EvalError
 
 @dataclass
 class Policy:
-    """A loaded checkpoint: its engine, processor and box-convention family."""
+    """A loaded checkpoint: its engine, processor, model family and box-convention family."""
 
     path: str
     engine: object
     processor: object
-    family: str
+    family: str  # the box convention's (--model-family, or the model's own)
+    adapter: object  # gpg_vl.families.Family of the model: how its prompts are collated
 
     def close(self) -> None:
         self.engine.close()
@@ -46,7 +46,8 @@ def check_engine(name: str) -> type:
                         f"use --engine hf") from exc
 
 
-LOADER_KEYS = {"max_new_tokens", "temperature", "suppress_ids", "eos_token_ids", "pad_token_id"}
+LOADER_KEYS = {"suppress_ids", "eos_token_ids", "pad_token_id"}
+"""What `load` gives every engine (sampling settings are refused by check_engine_args itself)."""
 
 
 def engine_args(name: str, items: list[str]) -> dict:
@@ -54,7 +55,7 @@ def engine_args(name: str, items: list[str]) -> dict:
     import yaml
 
     from gpg_vl.config import ConfigError
-    from gpg_vl.rollout import check_engine_args
+    from gpg_vl.rollout import SAMPLING_KEYS, check_engine_args
 
     cls = check_engine(name)
     out = {}
@@ -63,6 +64,10 @@ def engine_args(name: str, items: list[str]) -> dict:
         if not sep or not key.strip():
             raise EvalError(f"--engine-arg {item!r} is not KEY=VALUE")
         out[key.strip()] = yaml.safe_load(raw)
+    sampling = sorted(out.keys() & SAMPLING_KEYS)
+    if sampling:
+        raise EvalError(f"--engine-arg {sampling[0]}: a sampling setting, given to each generate call, not to the "
+                        "engine; use --max-new-tokens or --temperature (0 = greedy)")
     try:
         check_engine_args(cls, out, LOADER_KEYS)
     except ConfigError as exc:
@@ -79,36 +84,20 @@ def resolve_dtype(dtype: str) -> str:
     return "bfloat16" if torch.cuda.is_available() else "float32"
 
 
-def load(path: str, engine: str, vision, *, max_new_tokens: int, temperature: float = 1.0,
-         dtype: str = "float32", attn: str = "sdpa", family: str = "auto",
+def load(path: str, engine: str, vision, *, dtype: str = "float32", attn: str = "sdpa", family: str = "auto",
          engine_args: dict | None = None) -> Policy:
     """Load `path` with gpg_vl.models.load_policy and wrap it in the named engine."""
     from gpg_vl.config import ModelConfig
-    from gpg_vl.models import eos_token_ids, load_policy, model_family, pad_token_id, text_config
-    from gpg_vl.rollout.tokens import suppressed_token_ids
+    from gpg_vl.families import family_of
+    from gpg_vl.models import load_policy
+    from gpg_vl.rollout import build_engine, policy_tokens
 
-    cls = check_engine(engine)
+    check_engine(engine)
     model, processor = load_policy(ModelConfig(path=path, dtype=dtype, attn_implementation=attn), vision)
     if engine == "hf":
         import torch
         if torch.cuda.is_available():
             model = model.to("cuda")
-    suppress = suppressed_token_ids(processor.tokenizer, text_config(model).vocab_size)
-    built = cls(model, processor, max_new_tokens=max_new_tokens, temperature=temperature,
-                suppress_ids=suppress, eos_token_ids=eos_token_ids(model, processor.tokenizer),
-                pad_token_id=pad_token_id(processor.tokenizer), **(engine_args or {}))
-    return Policy(path, built, processor, model_family(model) if family == "auto" else family)
-
-
-@contextmanager
-def token_cap(engine, max_new_tokens: int) -> Iterator[None]:
-    """Run with another completion cap (each benchmark has its own); restored after.
-
-    Engines expose `max_new_tokens` as an attribute (gpg_vl.probe relies on it too).
-    """
-    saved = engine.max_new_tokens
-    engine.max_new_tokens = max_new_tokens
-    try:
-        yield
-    finally:
-        engine.max_new_tokens = saved
+    built = build_engine(engine, model, processor, engine_args, **policy_tokens(model, processor))
+    adapter = family_of(model)
+    return Policy(path, built, processor, adapter.name if family == "auto" else family, adapter)

@@ -1,8 +1,10 @@
 """Evaluation during training: held-out benchmarks scored by the same code as `python -m eval`.
 
-The trainer calls `evaluate_during_training(run, step)` every `eval.every` steps (and once
-before the first step, so the curve has its starting point and a bad eval setting fails
-at once, not hours in) and logs what it returns: {"eval/<benchmark>/<metric>": value}.
+`python -m gpg_vl.train` hands these to the trainer as hooks (gpg_vl.hooks): the trainer
+calls `evaluate_during_training(run, step)` every `eval.every` steps (and once before the
+first step, so the curve has its starting point and a bad eval setting fails at once, not
+hours in) and logs what it returns: {"eval/<benchmark>/<metric>": value}; its preflight
+calls `check_benchmarks(cfg.eval.benchmarks)` before any data loads.
 
 It reuses the run's engine (so vLLM runs evaluate with vLLM, already synced to the
 policy), its processor, vision settings and box-convention family; only the prompt
@@ -22,12 +24,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from gpg_vl.config import ConfigError
 from gpg_vl.data.collator import PromptCollator
 from gpg_vl.data.loading import load_records
+from gpg_vl.rollout import Sampling
 
 from . import benchmarks  # noqa: F401  (register the built-ins)
-from .engines import token_cap
-from .registry import get_benchmark
+from .registry import EvalError, get_benchmark
 from .runner import run_benchmark, select_records
 from .store import SampleStore
 
@@ -44,6 +47,16 @@ def held_out_records(name: str, path: str, limit: int) -> list:
     return _RECORDS[key]
 
 
+def check_benchmarks(chosen: dict) -> None:
+    """Every name in eval.benchmarks (`chosen`: name -> records path) is a benchmark; the
+    trainer's preflight calls it before any data loads."""
+    for name in chosen:
+        try:
+            get_benchmark(name)
+        except EvalError as err:
+            raise ConfigError(f"eval.benchmarks: {err}") from None
+
+
 def evaluate_during_training(run, step: int) -> dict[str, float]:
     """{"eval/<benchmark>/<metric>": value} for every benchmark in run.cfg.eval.benchmarks."""
     cfg = run.cfg.eval
@@ -54,14 +67,15 @@ def evaluate_during_training(run, step: int) -> dict[str, float]:
     for name, path in cfg.benchmarks.items():
         bench = get_benchmark(name)
         records = held_out_records(name, path, cfg.limit)
-        collator = PromptCollator(run.processor, run.collator.vision, cfg.template or bench.template,
+        collator = PromptCollator(run.processor, run.collator.family, run.cfg.vision.min_pixels,
+                                  run.cfg.vision.max_pixels, cfg.template or bench.template,
                                   run.cfg.rollout.max_prompt_length)
         folder = Path(run.cfg.log.out_dir) / "eval" / f"step-{step:06d}"
         path = folder / (f"{name}.jsonl" if main else f".{name}.rank{run.accelerator.process_index}.jsonl")
         store = SampleStore(path, {"benchmark": name, "step": step}, fresh=True)
-        with token_cap(run.engine, cfg.max_new_tokens or bench.max_new_tokens):
-            rows, _ = run_benchmark(bench, records, run.engine, collator, run.family, store,
-                                    batch_size=cfg.batch_size, progress=False)
+        sampling = Sampling(cfg.max_new_tokens or bench.max_new_tokens, greedy=True)
+        rows, _ = run_benchmark(bench, records, run.engine, collator, run.family, store, sampling,
+                                batch_size=cfg.batch_size, progress=False)
         if not main:
             store.path.unlink(missing_ok=True)
             store.settings_path.unlink(missing_ok=True)

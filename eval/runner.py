@@ -1,6 +1,7 @@
 """Batched, resumable inference over one benchmark: records -> sample rows.
 
-    rows, stats = run_benchmark(bench, records, engine, collator, family, store)
+    rows, stats = run_benchmark(bench, records, engine, collator, family, store,
+                                Sampling(bench.max_new_tokens, greedy=True))
 
 Records are cut into FIXED batches of the full selection, and a batch is generated only
 for its items not yet in the samples file. So a resumed run pads and batches every item
@@ -17,7 +18,8 @@ from dataclasses import dataclass
 
 from tqdm import tqdm
 
-from gpg_vl.rewards import RewardContext
+from gpg_vl.rewards import row_context
+from gpg_vl.rollout import Sampling
 
 from .registry import Benchmark, EvalError
 from .store import SampleStore
@@ -58,11 +60,12 @@ def select_records(records: list, bench: Benchmark, protocol: str = "full", limi
     return chosen[:limit] if limit else chosen
 
 
-def run_benchmark(bench: Benchmark, records: list, engine, collator, family: str, store: SampleStore, *,
-                  batch_size: int = 8, greedy: bool = True, progress: bool = True,
+def run_benchmark(bench: Benchmark, records: list, engine, collator, family: str, store: SampleStore,
+                  sampling: Sampling, *, batch_size: int = 8, progress: bool = True,
                   desc: str | None = None) -> tuple[list[dict], RunStats]:
-    """Evaluate `records` (skipping those in `store`), append each batch's rows as it is
-    scored, and return every record's row in record order."""
+    """Evaluate `records` (skipping those in `store`) with one completion each, decoded per
+    `sampling`; append each batch's rows as it is scored, and return every record's row in
+    record order."""
     done = store.read()
     stats = RunStats()
     wanted = {r.id for r in records}
@@ -74,7 +77,7 @@ def run_benchmark(bench: Benchmark, records: list, engine, collator, family: str
             if not todo:
                 continue
             t0 = time.perf_counter()
-            rows = _evaluate_batch(bench, todo, engine, collator, family, greedy)
+            rows = _evaluate_batch(bench, todo, engine, collator, family, sampling)
             stats.seconds += time.perf_counter() - t0
             stats.generated += len(rows)
             store.append(rows)
@@ -85,12 +88,11 @@ def run_benchmark(bench: Benchmark, records: list, engine, collator, family: str
     return [done[r.id] for r in records], stats
 
 
-def _evaluate_batch(bench: Benchmark, records: list, engine, collator, family: str, greedy: bool) -> list[dict]:
+def _evaluate_batch(bench: Benchmark, records: list, engine, collator, family: str,
+                    sampling: Sampling) -> list[dict]:
     prompts = collator(records)
-    texts = engine.generate(prompts, 1, greedy=greedy).texts
-    ctx = RewardContext(original_sizes=prompts.original_sizes, input_sizes=prompts.input_sizes,
-                        model_family=family)
-    items = bench.scorer(texts, records, ctx)
+    texts = engine.generate(prompts, 1, sampling).texts
+    items = bench.scorer(texts, records, row_context(prompts, list(range(len(records))), family))
     return [sample_row(record, collator.prompt_text(record), text, item,
                        bench.groups(record) if bench.groups else {})
             for record, text, item in zip(records, texts, items)]

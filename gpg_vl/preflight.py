@@ -3,7 +3,8 @@
 `train()` would find most of these faults too, but later: a reward name typo after the
 weights load, a missing model after the data are read, an unwritable run folder after
 the first step. Here each fails in seconds as a ConfigError naming the key, in this
-order: data keys, rewards, rollout engine, model (local folder or hub), probe, logging.
+order: data keys, rewards, rollout engine, model (local folder or hub), hooks and eval
+benchmarks, logging.
 """
 
 from __future__ import annotations
@@ -13,32 +14,33 @@ import os
 from pathlib import Path
 
 from .config import Config, ConfigError
+from .hooks import Hooks, check_hooks
 
 
-def preflight(cfg: Config) -> None:
+def preflight(cfg: Config, hooks: Hooks | None = None) -> None:
+    """`hooks`: those the run will be given (gpg_vl.hooks); the ones the config needs must be there."""
+    hooks = hooks or Hooks()
     check_data_config(cfg)
     check_rewards(cfg)
     check_engine(cfg)
     from .models import check_model_config
 
     check_model_config(cfg.model)
-    check_values(cfg)
+    check_values(cfg, hooks)
     check_logging(cfg)
 
 
-def check_values(cfg: Config) -> None:
+def check_values(cfg: Config, hooks: Hooks) -> None:
     """Values that would fail only mid-run (mode strings and ranges were checked at load:
-    config_rules)."""
-    if cfg.eval.benchmarks:
-        from eval.registry import EvalError, get_benchmark
+    config_rules), and the hooks the config needs."""
+    from .data.prepare import synthetic_due
 
-        for name, path in cfg.eval.benchmarks.items():
-            try:
-                get_benchmark(name)
-            except EvalError as err:
-                raise ConfigError(f"eval.benchmarks: {err}") from None
-            if not Path(str(path)).exists():
-                raise ConfigError(f"eval.benchmarks.{name}={path}: no such file or folder")
+    check_hooks(cfg, hooks, synthetic_due(cfg))
+    if cfg.eval.benchmarks and hooks.check_benchmarks is not None:
+        hooks.check_benchmarks(cfg.eval.benchmarks)  # names known (eval's registry)
+    for name, path in cfg.eval.benchmarks.items():
+        if not Path(str(path)).exists():
+            raise ConfigError(f"eval.benchmarks.{name}={path}: no such file or folder")
 
 
 def check_data_config(cfg: Config) -> None:

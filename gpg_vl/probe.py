@@ -11,40 +11,58 @@ record's image (a policy that reads the image falls back to the blind level ther
 from __future__ import annotations
 
 import dataclasses
+import logging
 from collections import Counter
 from pathlib import Path
 
 from .data.loading import load_records
+from .rewards import score_batch
+from .rollout import Sampling
+
+log = logging.getLogger(__name__)
+
+
+def probe(run, when: str) -> dict | None:
+    """The probe hook (gpg_vl.hooks): accuracy and controls `when` ("before" / "after") training.
+
+    The main process probes; where generation is collective (weights sharded by ZeRO-3 or
+    FSDP, vLLM tensor parallelism) all processes generate the same prompts in step and the
+    main one reports.
+    """
+    main, together = run.accelerator.is_main_process, getattr(run.engine, "collective", False)
+    if not run.cfg.probe.size or not (main or together):
+        return None
+    if together:
+        if main:
+            probe_records(run)  # written once, before the others read it
+        run.accelerator.wait_for_everyone()
+    result = run_probe(run)
+    if not main:
+        return None
+    log.info("probe %s training: %s", when, result)
+    return result
 
 
 def probe_records(run) -> list:
-    from data_prep.synthetic import write_synthetic
-
     cfg = run.cfg
     if not cfg.data.synthetic:
         raise ValueError("probe.size > 0 needs a synthetic task (data.synthetic); use eval/ otherwise")
     out = Path(cfg.log.out_dir) / "probe_data"
     path = out / "probe.jsonl"
     if not path.exists():
-        write_synthetic(cfg.data.synthetic, cfg.probe.size, out, "probe", seed=cfg.seed + 1)
+        make_synthetic = run.hooks.need("make_synthetic", f"probe.size={cfg.probe.size}")
+        make_synthetic(cfg.data.synthetic, cfg.probe.size, out, "probe", cfg.seed + 1)
     return load_records(path)
 
 
 def greedy_scores(run, records: list, batch_prompts: int = 64) -> list[float]:
-    """The stack's total reward of each greedy completion, normalised to [0, 1] per rule count."""
-    from .trainer import score
-
-    engine = run.engine
-    saved = engine.max_new_tokens
-    engine.max_new_tokens = run.cfg.probe.max_new_tokens
+    """The stack's total reward of each greedy completion (probe.max_new_tokens long at most)."""
+    sampling = Sampling(max_new_tokens=run.cfg.probe.max_new_tokens, greedy=True)
     out: list[float] = []
-    try:
-        for start in range(0, len(records), batch_prompts):
-            batch = engine.generate(run.collator(records[start:start + batch_prompts]), 1, greedy=True)
-            score(run, batch)
-            out += batch.reward_total.tolist()
-    finally:
-        engine.max_new_tokens = saved
+    for start in range(0, len(records), batch_prompts):
+        batch = run.engine.generate(run.collator(records[start:start + batch_prompts]), 1, sampling)
+        score_batch(run.rewards, batch, run.family)
+        out += batch.reward_total.tolist()
     return out
 
 

@@ -4,6 +4,9 @@
     python -m gpg_vl.train --preset demo optim.steps=50 log.out_dir=runs/try
     python -m gpg_vl.train --list-presets
     python -m gpg_vl.train --help-config
+
+The one module of gpg_vl that reaches outside it: `default_hooks` wires data_prep's
+synthetic tasks, the probe and eval/'s benchmarks into the trainer (gpg_vl.hooks).
 """
 
 from __future__ import annotations
@@ -15,6 +18,18 @@ import sys
 
 from .config import describe, list_presets, load_config, preset_path
 from .errors import run_cli
+from .hooks import Hooks
+
+
+def default_hooks() -> Hooks:
+    """The CLI's hooks: data_prep.synthetic, gpg_vl.probe and eval.periodic (imported only here)."""
+    from data_prep.synthetic import write_synthetic
+    from eval.periodic import check_benchmarks, evaluate_during_training
+
+    from .probe import probe
+
+    return Hooks(make_synthetic=write_synthetic, probe=probe, evaluate=evaluate_during_training,
+                 check_benchmarks=check_benchmarks)
 
 
 def preset_description(name: str) -> str:
@@ -55,9 +70,10 @@ def _main(argv: list[str] | None) -> int:
     from .trainer import train
     from .update import TrainingStopped
 
-    preflight(cfg)  # config, rewards, engine, model source, run folder: seconds, before any data or weights
+    hooks = default_hooks()
+    preflight(cfg, hooks)  # config, rewards, engine, model source, run folder: seconds, before any data or weights
     try:
-        result = train(cfg)
+        result = train(cfg, hooks)
     except TrainingStopped as err:  # not the user's input: the run itself cannot go on
         print(f"training stopped: {err}", file=sys.stderr)
         return 1

@@ -7,7 +7,6 @@ this file adds is a sum of counts, so alpha and beta_th use GLOBAL numbers.
 
 from __future__ import annotations
 
-import logging
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,22 +16,21 @@ import torch
 from .checkpoint import load_trainer_state, resume_path, save_checkpoint
 from .config import Config
 from .data.collator import PromptCollator
-from .data.prepare import load_training_data
+from .data.prepare import load_training_data, synthetic_due
 from .data.sampler import make_sampler
-from .metrics import MetricsLogger
 from .families import family_at
 from .forward import choose_forward
-from .models import eos_token_ids, load_model, load_processor, pad_token_id
+from .hooks import Hooks, check_hooks
+from .metrics import MetricsLogger
+from .models import load_model, load_processor
 from .resample import collect_groups
-from .rewards import RewardContext, RewardStack, TaskRewards, build_rewards
-from .rollout import build_engine, check_engine_args, engine_class
+from .rewards import RewardStack, TaskRewards, build_rewards, score_batch
+from .rollout import Sampling, build_engine, check_engine_args, engine_class, policy_tokens
 from .rollout.batch import RolloutBatch
-from .rollout.tokens import suppressed_ids
 from .update import policy_update
 
-log = logging.getLogger(__name__)
-ENGINE_KEYS = {"max_new_tokens", "temperature", "top_p", "top_k", "suppress_ids", "eos_token_ids", "pad_token_id",
-               "batch_rows"}  # what the loop gives every engine; rollout.engine_args adds the rest
+ENGINE_KEYS = {"suppress_ids", "eos_token_ids", "pad_token_id", "batch_rows"}
+"""What the loop gives every engine; rollout.engine_args adds the rest (sampling goes to each generate call)."""
 
 
 @dataclass
@@ -47,14 +45,16 @@ class Run:
     optimizer: torch.optim.Optimizer
     scheduler: object
     engine: object
+    sampling: Sampling  # the run's (cfg.rollout.*); the probe and eval pass their own
     collator: PromptCollator
     records: list
-    sampler: PromptSampler
+    sampler: object  # data.sampler.PromptSampler | MixedSampler
     rewards: RewardStack | TaskRewards  # one stack, or one per task (rewards.by_task)
     family: str  # the box convention's family (rewards.model_family, or the model's)
     suppress_ids: torch.Tensor
     pad_id: int
-    forward: object = None  # forward.packed_logprobs or forward.row_logprobs, chosen once for the model
+    forward: object  # forward.packed_logprobs or forward.row_logprobs, chosen once for the model
+    hooks: Hooks
     resume_from: Path | None = None
     skipped_total: int = 0   # optimizer steps skipped for a non-finite loss or gradient
     skipped_in_row: int = 0
@@ -72,8 +72,9 @@ class Run:
         return self.accelerator.reduce(t, reduction="sum").item()
 
 
-def train(cfg: Config) -> dict:
-    run = setup(cfg)
+def train(cfg: Config, hooks: Hooks | None = None) -> dict:
+    """Train per `cfg`; `hooks` bring the probe, eval and synthetic data (gpg_vl.hooks)."""
+    run = setup(cfg, hooks)
     step, carry = resume(run)
     logger = MetricsLogger(cfg.log, run.accelerator.is_main_process, cfg, resume_step=step if step else None)
     if run.resume_from is None:
@@ -103,7 +104,7 @@ def train(cfg: Config) -> dict:
     return {**summary, "last": logger.last}
 
 
-def setup(cfg: Config) -> Run:
+def setup(cfg: Config, hooks: Hooks | None = None) -> Run:
     """Build everything the loop needs, checking the user's inputs before any weights load.
 
     The policy's parameters are float32 master weights (loaded from the checkpoint when
@@ -112,11 +113,14 @@ def setup(cfg: Config) -> Run:
     """
     from accelerate.utils import set_seed
 
+    hooks = hooks or Hooks()
+    check_hooks(cfg, hooks, synthetic_due(cfg))
     accelerator = make_accelerator(cfg.model.dtype)
     check_engine_args(engine_class(cfg.rollout.engine), cfg.rollout.engine_args, ENGINE_KEYS)
     resume_from = resume_path(cfg, accelerator.num_processes)  # a bad ckpt.resume fails before data
     set_seed(cfg.seed + accelerator.process_index)  # distinct sampling per process
-    data = load_data(cfg, accelerator)  # all data checks happen before the model loads
+    # synthetic data if due, then every record checked: all data checks come before the model loads
+    data = load_training_data(cfg, accelerator, hooks.make_synthetic)
     records = data.records
     processor = load_processor(cfg.model, cfg.vision)
     adapter = family_at(cfg.model.path)
@@ -125,7 +129,7 @@ def setup(cfg: Config) -> Run:
     collator.check_lengths(records)  # the last data check; only now do weights load
     model = load_model(cfg.model, path=resume_from, dtype="float32")
     rewards = build_rewards(cfg.rewards.weights, cfg.rewards.args, cfg.rewards.by_task)
-    suppress = suppressed_ids(model, processor.tokenizer, cfg.rollout.suppress_tokens)
+    tokens = policy_tokens(model, processor, cfg.rollout.suppress_tokens)
     family = adapter.name if cfg.rewards.model_family == "auto" else cfg.rewards.model_family
     optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.optim.lr, betas=tuple(cfg.optim.betas),
                                   weight_decay=cfg.optim.weight_decay)
@@ -138,17 +142,14 @@ def setup(cfg: Config) -> Run:
     if ref_model is not None:
         ref_model = ref_model.to(accelerator.device)
     policy = accelerator.unwrap_model(model)
-    engine = build_engine(
-        cfg.rollout.engine, policy, processor, cfg.rollout.engine_args, {"seed": cfg.seed, "dtype": cfg.model.dtype},
-        max_new_tokens=cfg.rollout.max_new_tokens,
-        temperature=cfg.rollout.temperature, top_p=cfg.rollout.top_p, top_k=cfg.rollout.top_k,
-        suppress_ids=suppress, eos_token_ids=eos_token_ids(policy, processor.tokenizer),
-        pad_token_id=pad_token_id(processor.tokenizer), batch_rows=cfg.rollout.batch_rows)
+    engine = build_engine(cfg.rollout.engine, policy, processor, cfg.rollout.engine_args,
+                          {"seed": cfg.seed, "dtype": cfg.model.dtype}, batch_rows=cfg.rollout.batch_rows, **tokens)
+    sampling = Sampling(cfg.rollout.max_new_tokens, cfg.rollout.temperature, cfg.rollout.top_p, cfg.rollout.top_k)
     sampler = make_sampler(data.sizes, data.weights, cfg.seed, cfg.data.shuffle, accelerator.process_index,
                            accelerator.num_processes)
-    return Run(cfg, accelerator, model, ref_model, processor, optimizer, scheduler, engine, collator,
-               records, sampler, rewards, family, torch.tensor(suppress, dtype=torch.long),
-               pad_token_id(processor.tokenizer), choose_forward(policy), resume_from)
+    return Run(cfg, accelerator, model, ref_model, processor, optimizer, scheduler, engine, sampling, collator,
+               records, sampler, rewards, family, torch.tensor(tokens["suppress_ids"], dtype=torch.long),
+               tokens["pad_token_id"], choose_forward(policy), hooks, resume_from)
 
 
 MIXED_PRECISION = {"float32": "no", "bfloat16": "bf16", "float16": "fp16"}
@@ -214,10 +215,6 @@ def configure_fsdp(accelerator, family) -> None:
         plugin.transformer_cls_names_to_wrap = list(family.fsdp_wrap)
 
 
-def load_data(cfg: Config, accelerator):
-    return load_training_data(cfg, accelerator)  # synthetic data if due, then every record checked
-
-
 def make_scheduler(optimizer, optim):
     def factor(step: int) -> float:
         if step < optim.warmup_steps:
@@ -235,22 +232,12 @@ def rollout_and_score(run: Run) -> RolloutBatch:
     """Draw B prompts, sample G completions each, score every row against its own record."""
     t0 = time.perf_counter()
     records = [run.records[i] for i in run.sampler.take(run.cfg.optim.prompts_per_step)]
-    batch = run.engine.generate(run.collator(records), run.cfg.rollout.group_size)
+    batch = run.engine.generate(run.collator(records), run.cfg.rollout.group_size, run.sampling)
     t1 = time.perf_counter()
-    score(run, batch)
+    score_batch(run.rewards, batch, run.family)
     run.timers["rollout"] += t1 - t0
     run.timers["reward"] += time.perf_counter() - t1
     return batch
-
-
-def score(run: Run, batch: RolloutBatch) -> None:
-    groups = batch.group_index.tolist()
-    ctx = RewardContext(original_sizes=[batch.prompts.original_sizes[g] for g in groups],
-                        input_sizes=[batch.prompts.input_sizes[g] for g in groups],
-                        model_family=run.family)
-    scores, totals = run.rewards.score(batch.texts, batch.row_records(), ctx)  # NaN: a rule of another task
-    batch.rewards = {k: torch.tensor(v, dtype=torch.float32) for k, v in scores.items()}
-    batch.reward_total = torch.tensor(totals, dtype=torch.float32)
 
 
 def step_metrics(run: Run, got, t_collect: float, t_step: float) -> dict:
@@ -286,30 +273,10 @@ def resume(run: Run) -> tuple[int, RolloutBatch | None]:
 
 
 def periodic_eval(run: Run, step: int) -> dict:
-    """Held-out benchmarks with eval/'s code, logged as eval/<benchmark>/<metric>."""
-    from eval.periodic import evaluate_during_training  # lazy: gpg_vl never imports eval at load
-
-    return evaluate_during_training(run, step)
+    """Held-out benchmarks (the evaluate hook: eval/'s code under the CLI): eval/<benchmark>/<metric>."""
+    return run.hooks.evaluate(run, step)
 
 
 def probe(run: Run, when: str) -> dict | None:
-    """Greedy accuracy on fresh synthetic images, with image-blind and shuffled controls.
-
-    The main process probes; where generation is collective (weights sharded by ZeRO-3 or
-    FSDP, vLLM tensor parallelism) all processes generate the same prompts in step and the
-    main one reports.
-    """
-    from .probe import probe_records, run_probe
-
-    main, together = run.accelerator.is_main_process, getattr(run.engine, "collective", False)
-    if not run.cfg.probe.size or not (main or together):
-        return None
-    if together:
-        if main:
-            probe_records(run)  # written once, before the others read it
-        run.accelerator.wait_for_everyone()
-    result = run_probe(run)
-    if not main:
-        return None
-    log.info("probe %s training: %s", when, result)
-    return result
+    """The probe hook's report `when` ("before" / "after") training; None when probe.size=0."""
+    return run.hooks.probe(run, when) if run.cfg.probe.size else None

@@ -14,6 +14,7 @@ import sys
 
 from gpg_vl import checkpoint, trainer
 from gpg_vl.config import load_config
+from gpg_vl.train import default_hooks
 
 logging.basicConfig(level=logging.INFO)
 mode, at = sys.argv[1], int(sys.argv[2])
@@ -38,5 +39,5 @@ def save_then_die(run, folder):
 
 trainer.policy_update = update_then_die
 checkpoint.save_sharded_optimizer = save_then_die
-trainer.train(cfg)
+trainer.train(cfg, default_hooks())
 sys.exit(3)  # never reached when the kill fires

@@ -20,6 +20,7 @@ import torch
 from dist_update import _without_shm_allreduce, everyone
 from gpg_vl import trainer
 from gpg_vl.config import load_config
+from gpg_vl.train import default_hooks
 
 
 def main(out: Path, model: str) -> None:
@@ -30,17 +31,18 @@ def main(out: Path, model: str) -> None:
                                "probe.size=6", "log.tensorboard=false", "log.plot=false", "log.progress=false",
                                "ckpt.final=false", "eval.every=1", "eval.limit=4",
                                f"eval.benchmarks={{fewshot_flower102: {out}/data/train.jsonl}}"])
-    run = trainer.setup(cfg)
+    hooks = default_hooks()
+    run = trainer.setup(cfg, hooks)
     acc, engine = run.accelerator, run.engine
     rank = acc.process_index
     saved = engine.eos_token_ids
     if rank == 0:  # every token ends a row: this process is done after one step
         engine.eos_token_ids = list(range(len(run.processor.tokenizer)))
-    batch = engine.generate(run.collator(run.records[2 * rank:2 * rank + 2]), 4)
+    batch = engine.generate(run.collator(run.records[2 * rank:2 * rank + 2]), 4, run.sampling)
     engine.eos_token_ids = saved
     widths = everyone(acc, {"rank": rank, "lengths": batch.completion_mask.sum(dim=1).tolist()})
     probe = trainer.probe(run, "check")
-    result = trainer.train(cfg)
+    result = trainer.train(cfg, hooks)
     if acc.is_main_process:
         (out / "report.json").write_text(json.dumps(
             {"lengths": widths, "probe": probe, "after": result["probe_after"],

@@ -14,6 +14,7 @@ import torch
 
 from gpg_vl import trainer
 from gpg_vl.config import load_config
+from gpg_vl.train import default_hooks
 
 out = Path(sys.argv[1])
 cfg = load_config("demo", sys.argv[2:] + ["probe.size=0", "log.tensorboard=false", "log.plot=false"])
@@ -29,15 +30,15 @@ def spy_update(run, batch, num_valid):
     return metrics
 
 
-def spy_setup(c):
-    run = real_setup(c)
+def spy_setup(c, hooks):
+    run = real_setup(c, hooks)
     runs.append(run)
     return run
 
 
 trainer.policy_update = spy_update
 trainer.setup = spy_setup
-trainer.train(cfg)
+trainer.train(cfg, default_hooks())
 run = runs[0]
 acc = run.accelerator
 flat = torch.cat([p.detach().flatten() for p in acc.unwrap_model(run.model).parameters()])

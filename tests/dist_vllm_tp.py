@@ -14,21 +14,20 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
-from test_vllm import hf_logprobs, make_engine  # noqa: E402
+from test_vllm import SAMPLING, hf_logprobs, make_engine  # noqa: E402
 
-from gpg_vl.data.collator import PromptCollator  # noqa: E402
 from gpg_vl.data.loading import load_records  # noqa: E402
 
 torch.distributed.init_process_group("nccl")
 rank = torch.distributed.get_rank()
 torch.cuda.set_device(rank)
 model_path, data, out = Path(sys.argv[1]), sys.argv[2], Path(sys.argv[3])
-eng, model, processor, vision, suppress = make_engine(model_path, tensor_parallel_size=2, dtype="bfloat16",
+eng, model, processor, collate, suppress = make_engine(model_path, tensor_parallel_size=2, dtype="bfloat16",
                                                       gpu_memory_utilization=0.2, sleep=False)
 model.cuda()
 records = load_records(data)[rank::2]  # different prompts on each process
-prompts = PromptCollator(processor, vision, max_prompt_length=512)(records)
-batch = eng.generate(prompts, 2)
+prompts = collate(records)
+batch = eng.generate(prompts, 2, SAMPLING)
 lp = batch.sampling_logprobs
 assert [r.id for r in batch.prompts.records] == [r.id for r in records]
 lp_hf, mask = hf_logprobs(model, batch, suppress)

@@ -15,6 +15,7 @@ import torch
 
 from gpg_vl import algos, trainer
 from gpg_vl.config import load_config
+from gpg_vl.train import default_hooks
 from gpg_vl.update import TrainingStopped
 
 out, poisoned = Path(sys.argv[1]), {int(s) for s in sys.argv[2].split(",")}
@@ -56,7 +57,7 @@ def watched_update(run, batch, num_valid):
 algos.LOSSES["gpg"] = algos.LossSpec(counted_loss, spec.defaults, spec.ratio, spec.kl)
 trainer.policy_update = watched_update
 try:
-    trainer.train(cfg)
+    trainer.train(cfg, default_hooks())
 except TrainingStopped as err:
     report["stopped"] = str(err)
 out.mkdir(parents=True, exist_ok=True)

@@ -14,6 +14,7 @@ from gpg_vl.families import family_of
 from gpg_vl.forward import completion_logprobs, micro_batches, packed_logprobs, row_logprobs
 from gpg_vl.models import load_policy
 from gpg_vl.packing import pack, pack_group, shared_prompt_mask, unsupported_reason
+from gpg_vl.rollout import Sampling
 from gpg_vl.rollout.batch import RolloutBatch
 from gpg_vl.rollout.tokens import suppressed_ids
 
@@ -152,17 +153,14 @@ def test_packed_micro_batches_fit_the_packed_layout(policy, mixed_size_jsonl):
     assert all(len({r // G for r in c}) == 1 for c in chunks)  # a piece never mixes groups
 
 
-def hf_engine_and_prompts(model, processor, jsonl, **sampling):
+def hf_engine_and_prompts(model, processor, jsonl):
     """The HF engine with the suppressed ids, and the mixed-size prompts (4 prompts, one with 2 images)."""
-    from gpg_vl.models import eos_token_ids, pad_token_id
-    from gpg_vl.rollout import engine_class
+    from gpg_vl.rollout import build_engine, policy_tokens
 
     prompts = PromptCollator(processor, family_of(model), max_pixels=200 * 28 * 28, max_prompt_length=512)(
         load_records(jsonl))
-    suppress = suppressed_ids(model, processor.tokenizer)
-    engine = engine_class("hf")(model, processor, suppress_ids=suppress, pad_token_id=pad_token_id(processor.tokenizer),
-                                eos_token_ids=eos_token_ids(model, processor.tokenizer), **sampling)
-    return engine, prompts, suppress
+    tokens = policy_tokens(model, processor)
+    return build_engine("hf", model, processor, **tokens), prompts, tokens["suppress_ids"]
 
 
 @pytest.mark.parametrize("family", ["tiny_qwen2_vl", "tiny_qwen2_5_vl"])
@@ -175,14 +173,15 @@ def test_shared_prefix_decoding_matches_generate(request, mixed_size_jsonl, fami
     from gpg_vl.rollout import shared_prefix
 
     model, processor = load_policy(ModelConfig(path=str(request.getfixturevalue(family))))
-    engine, prompts, _ = hf_engine_and_prompts(model, processor, mixed_size_jsonl, max_new_tokens=6, top_k=1)
+    engine, prompts, _ = hf_engine_and_prompts(model, processor, mixed_size_jsonl)
+    top1 = Sampling(max_new_tokens=6, top_k=1)
     assert shared_prefix.supports(model)
-    shared = engine.generate(prompts, 3).completion_ids
+    shared = engine.generate(prompts, 3, top1).completion_ids
     attn = model.config.text_config._attn_implementation
     model.config.model_type = "generic"  # -> generate(num_return_sequences=3)
     try:
         assert not shared_prefix.supports(model)
-        repeated = engine.generate(prompts, 3).completion_ids
+        repeated = engine.generate(prompts, 3, top1).completion_ids
     finally:
         model.config.model_type = family.removeprefix("tiny_")
     assert torch.equal(shared, repeated)
@@ -205,8 +204,7 @@ def test_sampled_tokens_have_the_training_forwards_logprobs(policy, mixed_size_j
     from gpg_vl.rollout import shared_prefix
 
     model, processor = policy
-    engine, prompts, suppress = hf_engine_and_prompts(model, processor, mixed_size_jsonl, max_new_tokens=5,
-                                                      temperature=0.7)
+    engine, prompts, suppress = hf_engine_and_prompts(model, processor, mixed_size_jsonl)
     seen = []
     real_draw = shared_prefix.draw
 
@@ -216,7 +214,7 @@ def test_sampled_tokens_have_the_training_forwards_logprobs(policy, mixed_size_j
 
     monkeypatch.setattr(shared_prefix, "draw", recording_draw)
     torch.manual_seed(0)
-    batch = engine.generate(prompts, 3)
+    batch = engine.generate(prompts, 3, Sampling(max_new_tokens=5, temperature=0.7))
     C = batch.completion_ids.shape[1]
     sampled = torch.stack(seen[:C], dim=1).gather(-1, batch.completion_ids.unsqueeze(-1)).squeeze(-1)  # [12, C]
     with torch.no_grad():
@@ -227,9 +225,8 @@ def test_sampled_tokens_have_the_training_forwards_logprobs(policy, mixed_size_j
 def test_bf16_sampling_and_packed_forward_agree_with_per_row(tiny_qwen2_vl, mixed_size_jsonl):
     """The GPU dtype: shared-prefix sampling runs, and packed == per-row within bf16 rounding."""
     model, processor = load_policy(ModelConfig(path=str(tiny_qwen2_vl), dtype="bfloat16"))
-    engine, prompts, suppress = hf_engine_and_prompts(model, processor, mixed_size_jsonl, max_new_tokens=5,
-                                                      temperature=0.9)
-    batch = engine.generate(prompts, 3)
+    engine, prompts, suppress = hf_engine_and_prompts(model, processor, mixed_size_jsonl)
+    batch = engine.generate(prompts, 3, Sampling(max_new_tokens=5, temperature=0.9))
     model.train()
     packed, mask = packed_logprobs(model, batch, list(range(12)), 0.9, torch.tensor(suppress))
     with torch.no_grad():

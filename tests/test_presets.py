@@ -217,9 +217,10 @@ def test_preset_rewards_rank_correct_above_wrong(name, converted):
 
 @pytest.mark.parametrize("family", ["qwen2_vl", "qwen2_5_vl"])
 def test_box_convention_follows_the_model_family(family, converted, tiny_qwen2_vl, tiny_qwen2_5_vl, tmp_path):
-    """The refcoco preset's reward, scored by the trainer's own `score` on a collated batch:
+    """The refcoco preset's reward, scored by the trainer's own `score_batch` on a collated batch:
     Qwen2-VL boxes are read on the 0..1000 grid, Qwen2.5-VL boxes in resized-input pixels."""
     from gpg_vl import trainer
+    from gpg_vl.rewards import score_batch
     from gpg_vl.rollout.batch import RolloutBatch
 
     model = tiny_qwen2_vl if family == "qwen2_vl" else tiny_qwen2_5_vl
@@ -240,7 +241,7 @@ def test_box_convention_follows_the_model_family(family, converted, tiny_qwen2_v
     batch = RolloutBatch(prompts=prompts, group_size=len(texts),
                          completion_ids=torch.zeros(len(texts), 1, dtype=torch.long),
                          completion_mask=torch.ones(len(texts), 1, dtype=torch.long), texts=texts)
-    trainer.score(run, batch)
+    score_batch(run.rewards, batch, run.family)
     iou = batch.rewards["iou"].tolist()
     if family == "qwen2_vl":
         # input box as grid -> [5.6, 0, 16.8, 6.3]; original box as grid -> [10, 0, 30, 11.25]: no overlap

@@ -7,9 +7,9 @@ from gpg_vl.data.collator import PromptCollator
 from gpg_vl.data.loading import load_records
 from gpg_vl.families import family_of
 from gpg_vl.forward import completion_logprobs
-from gpg_vl.models import eos_token_ids, pad_token_id
-from gpg_vl.rollout import engine_class
-from gpg_vl.rollout.tokens import completion_mask, suppressed_ids
+from gpg_vl.models import pad_token_id
+from gpg_vl.rollout import Sampling, engine_class, policy_tokens
+from gpg_vl.rollout.tokens import completion_mask
 
 
 def test_completion_mask_keeps_first_eos_and_nothing_after():
@@ -18,13 +18,10 @@ def test_completion_mask_keeps_first_eos_and_nothing_after():
     assert completion_mask(ids, [2, 3]).tolist()[3] == [1, 1, 0, 0]
 
 
-def make_engine(policy, max_new_tokens=6, suppress=True):
+def make_engine(policy, suppress=True):
     model, processor = policy
-    ids = suppressed_ids(model, processor.tokenizer) if suppress else []
-    engine = engine_class("hf")(model, processor, max_new_tokens=max_new_tokens, suppress_ids=ids,
-                                eos_token_ids=eos_token_ids(model, processor.tokenizer),
-                                pad_token_id=pad_token_id(processor.tokenizer))
-    return engine, ids
+    tokens = {**policy_tokens(model, processor), **({} if suppress else {"suppress_ids": []})}
+    return engine_class("hf")(model, processor, **tokens), tokens["suppress_ids"]
 
 
 @pytest.fixture
@@ -45,9 +42,9 @@ def test_vision_tokens_never_sampled_even_when_favoured(policy, prompts):
     try:
         torch.manual_seed(0)
         free, _ = make_engine(policy, suppress=False)
-        assert (free.generate(prompts, 2).completion_ids == image_pad).float().mean() > 0.9
+        assert (free.generate(prompts, 2, Sampling(6)).completion_ids == image_pad).float().mean() > 0.9
         engine, suppressed = make_engine(policy)
-        batch = engine.generate(prompts, 4)
+        batch = engine.generate(prompts, 4, Sampling(6))
     finally:
         handle.remove()
     assert image_pad in suppressed
@@ -55,12 +52,13 @@ def test_vision_tokens_never_sampled_even_when_favoured(policy, prompts):
 
 
 def test_groups_are_prompt_major_and_match_single_prompt_generation(policy, prompts):
-    engine, ids = make_engine(policy, max_new_tokens=4)
-    batch = engine.generate(prompts, 3, greedy=True)
+    engine, ids = make_engine(policy)
+    greedy = Sampling(max_new_tokens=4, greedy=True)
+    batch = engine.generate(prompts, 3, greedy)
     assert batch.completion_ids.shape[0] == 12 and batch.group_index.tolist() == [0, 0, 0, 1, 1, 1, 2, 2, 2, 3, 3, 3]
     assert [r.id for r in batch.row_records()] == ["r0"] * 3 + ["r1"] * 3 + ["r2"] * 3 + ["r3"] * 3
     for g in range(4):  # row r continues ITS prompt: same greedy tokens as generating that prompt alone
-        alone = engine.generate(batch.select_groups([g]).prompts, 1, greedy=True)
+        alone = engine.generate(batch.select_groups([g]).prompts, 1, greedy)
         n = int(alone.completion_mask[0].sum())
         for r in range(3 * g, 3 * g + 3):
             assert batch.completion_ids[r, :n].tolist() == alone.completion_ids[0, :n].tolist()
@@ -72,10 +70,24 @@ def test_groups_are_prompt_major_and_match_single_prompt_generation(policy, prom
         assert torch.allclose(lp[3 * g:3 * g + 3] * mask[3 * g:3 * g + 3], lp_g * mask[3 * g:3 * g + 3], atol=1e-5)
 
 
+def test_sampling_is_passed_per_call_and_never_kept_by_the_engine(policy, prompts):
+    """One engine serves the run, the probe and eval: each call's cap and decoding are its own."""
+    from gpg_vl.rollout import SAMPLING_KEYS
+
+    engine, _ = make_engine(policy)
+    assert not [k for k in SAMPLING_KEYS if hasattr(engine, k)]
+    assert engine.generate(prompts, 2, Sampling(2)).completion_ids.shape[1] <= 2
+    short = engine.generate(prompts, 1, Sampling(3, greedy=True))
+    long = engine.generate(prompts, 1, Sampling(6, greedy=True))
+    assert long.completion_ids.shape[1] <= 6
+    width = short.completion_ids.shape[1]  # greedy: the longer cap continues the shorter one
+    assert torch.equal(short.completion_ids * short.completion_mask, long.completion_ids[:, :width] * short.completion_mask)
+
+
 def test_cat_and_select_keep_rows_with_their_prompts(policy, prompts):
-    engine, _ = make_engine(policy, max_new_tokens=3)
-    a = engine.generate(prompts, 2)
-    b = engine.generate(prompts.select(list(range(len(prompts)))), 2)
+    engine, _ = make_engine(policy)
+    a = engine.generate(prompts, 2, Sampling(3))
+    b = engine.generate(prompts.select(list(range(len(prompts)))), 2, Sampling(3))
     merged = a.cat([a.select_groups([3, 1]), b.select_groups([0])], pad_token_id(policy[1].tokenizer))
     assert [r.id for r in merged.prompts.records] == ["r3", "r1", "r0"]
     assert merged.prompts.images_per_prompt == [2, 1, 1]
@@ -94,11 +106,14 @@ def test_engine_args_are_checked_against_the_engine():
     assert cfg.rollout.engine_args == {"tensor_parallel_size": 2, "gpu_memory_utilization": 0.4}
     vllm_engine = engine_class("vllm")  # the class imports without vLLM: vLLM loads in __init__
     check_engine_args(vllm_engine, cfg.rollout.engine_args, ENGINE_KEYS)
-    with pytest.raises(ConfigError, match="engine_args.temperature: set by the run itself"):
-        check_engine_args(vllm_engine, {"temperature": 0.5}, ENGINE_KEYS)
+    for key in ("temperature", "max_new_tokens", "top_p", "top_k", "greedy"):  # given to each generate call
+        with pytest.raises(ConfigError, match=f"engine_args.{key}: a sampling setting.*use rollout.{key}"):
+            check_engine_args(vllm_engine, {key: 1}, ENGINE_KEYS)
+    with pytest.raises(ConfigError, match="engine_args.eos_token_ids: set by the run itself"):
+        check_engine_args(vllm_engine, {"eos_token_ids": [2]}, ENGINE_KEYS)
     with pytest.raises(ConfigError, match="HFEngine takes no such option") as err:
         check_engine_args(engine_class("hf"), {"tensor_parallel_size": 2}, ENGINE_KEYS)
-    assert "max_new_tokens" not in str(err.value)  # the loop's own keys are not offered
+    assert "pad_token_id" not in str(err.value)  # the loop's own keys are not offered
 
 
 class RecordingEngine(engine_class("hf")):
@@ -114,9 +129,9 @@ def test_engine_args_reach_the_engine(policy, monkeypatch):
 
     monkeypatch.setitem(ENGINES, "recording", f"{__name__}:RecordingEngine")
     model, processor = policy
-    common = dict(max_new_tokens=2, eos_token_ids=[0], pad_token_id=0)
+    common = dict(eos_token_ids=[0], pad_token_id=0, batch_rows=4)
     engine = build_engine("recording", model, processor, {"note": "hello"}, {"seed": 7}, **common)
-    assert isinstance(engine, RecordingEngine) and engine.note == "hello" and engine.max_new_tokens == 2
+    assert isinstance(engine, RecordingEngine) and engine.note == "hello" and engine.batch_rows == 4
     assert engine.seed == 7  # the run's seed reaches engines that take one (vLLM) ...
     assert build_engine("recording", model, processor, {"seed": 3}, {"seed": 7}, **common).seed == 3  # ... unless set
-    assert build_engine("hf", model, processor, {}, {"seed": 7}, **common).max_new_tokens == 2  # ... and only those
+    assert build_engine("hf", model, processor, {}, {"seed": 7}, **common).batch_rows == 4  # ... and only those

@@ -10,22 +10,19 @@ from gpg_vl.data.collator import PromptCollator
 from gpg_vl.data.loading import load_records
 from gpg_vl.families import family_of
 from gpg_vl.forward import completion_logprobs, micro_batches
-from gpg_vl.models import eos_token_ids, load_policy, pad_token_id
+from gpg_vl.models import load_policy, pad_token_id
 from gpg_vl.packing import pack
-from gpg_vl.rollout import shared_prefix
+from gpg_vl.rollout import Sampling, policy_tokens, shared_prefix
 from gpg_vl.rollout.batch import RolloutBatch
 from gpg_vl.rollout.hf import HFEngine
-from gpg_vl.rollout.tokens import suppressed_ids
 from gpg_vl.update import split_to_count
 
 
-def engine_and_prompts(model, processor, jsonl, **sampling):
+def engine_and_prompts(model, processor, jsonl):
     prompts = PromptCollator(processor, family_of(model), max_pixels=200 * 28 * 28, max_prompt_length=512)(
         load_records(jsonl))
-    suppress = suppressed_ids(model, processor.tokenizer)
-    engine = HFEngine(model, processor, suppress_ids=suppress, eos_token_ids=eos_token_ids(model, processor.tokenizer),
-                      pad_token_id=pad_token_id(processor.tokenizer), **sampling)
-    return engine, prompts, torch.tensor(suppress)
+    tokens = policy_tokens(model, processor)
+    return HFEngine(model, processor, **tokens), prompts, torch.tensor(tokens["suppress_ids"])
 
 
 @pytest.mark.parametrize("path", ["shared_prefix", "generate"])
@@ -35,10 +32,9 @@ def test_engine_returns_the_training_forwards_logprobs(policy, mixed_size_jsonl,
     model, processor = policy
     if path == "generate":  # the path of models without shared-prefix decoding
         monkeypatch.setattr(shared_prefix, "supports", lambda m: False)
-    engine, prompts, suppress = engine_and_prompts(model, processor, mixed_size_jsonl, max_new_tokens=6,
-                                                   temperature=0.7)
+    engine, prompts, suppress = engine_and_prompts(model, processor, mixed_size_jsonl)
     torch.manual_seed(0)
-    batch = engine.generate(prompts, 3)
+    batch = engine.generate(prompts, 3, Sampling(max_new_tokens=6, temperature=0.7))
     assert batch.sampling_logprobs.shape == batch.completion_ids.shape
     with torch.no_grad():
         trained, mask = completion_logprobs(model, batch, list(range(12)), 0.7, suppress)
@@ -91,9 +87,9 @@ def test_bf16_compute_with_float32_masters_keeps_the_update(tiny_qwen2_vl, mixed
     """bf16 PARAMETERS drop AdamW updates below half a bf16 step (lr 1e-6: most of them);
     bf16 autocast over float32 masters (what the trainer runs) keeps them, close to fp32's."""
     fp32, processor = load_policy(ModelConfig(path=str(tiny_qwen2_vl)))
-    engine, prompts, suppress = engine_and_prompts(fp32, processor, mixed_size_jsonl, max_new_tokens=6)
+    engine, prompts, suppress = engine_and_prompts(fp32, processor, mixed_size_jsonl)
     torch.manual_seed(0)
-    batch = engine.generate(prompts, 3)
+    batch = engine.generate(prompts, 3, Sampling(max_new_tokens=6))
     weights = torch.linspace(-1, 1, 12)[:, None]
 
     def loss(model):

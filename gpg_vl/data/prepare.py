@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import difflib
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -84,19 +85,27 @@ class TrainingData:
     weights: list[float] | None  # mixing weights (data.train as {path: weight}); None: records alike
 
 
-def load_training_data(cfg: Config, accelerator) -> TrainingData:
-    """Generate the synthetic task if due (main process first), then load and check every
-    source's records (a record whose task no reward stack scores is refused here)."""
+def synthetic_due(cfg: Config) -> bool:
+    """data.synthetic is to write data.train (one source, not there yet)."""
+    sources = train_sources(cfg.data.train)
+    return bool(cfg.data.synthetic) and len(sources) == 1 and not Path(sources[0][0]).exists()
+
+
+def load_training_data(cfg: Config, accelerator, make_synthetic: Callable | None = None) -> TrainingData:
+    """Generate the synthetic task if due (main process first, with `make_synthetic`: the
+    hooks' writer), then load and check every source's records (a record whose task no
+    reward stack scores is refused here)."""
     data = cfg.data
     sources = train_sources(data.train)
     path = Path(sources[0][0])
-    if data.synthetic and len(sources) == 1 and not path.exists():
+    if synthetic_due(cfg):
         check_train_path(cfg)
+        if make_synthetic is None:
+            raise ConfigError(f"data.synthetic={data.synthetic}: data.train={data.train} is to be generated, "
+                              "but this run was given no make_synthetic hook (python -m gpg_vl.train wires it in)")
         with accelerator.main_process_first():
             if accelerator.is_main_process and not path.exists():
-                from data_prep.synthetic import write_synthetic
-
-                write_synthetic(data.synthetic, data.synthetic_size, path.parent, path.stem, cfg.seed)
+                make_synthetic(data.synthetic, data.synthetic_size, path.parent, path.stem, cfg.seed)
                 log.warning("generated %d synthetic %r records at %s (images in %s) because data.train did not "
                             "exist and data.synthetic=%s; set data.synthetic='' to train on your own data",
                             data.synthetic_size, data.synthetic, path, path.parent / "images", data.synthetic)

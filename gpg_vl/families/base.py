@@ -112,9 +112,10 @@ class Family:
         """A box in this family's coordinates, written the way the family writes boxes."""
         return '{"bbox_2d": [' + ", ".join(f"{v:g}" for v in box) + "]}"
 
-    def vllm_prompt(self, processor, ids: list[int], text: str, images: list) -> dict:
-        """One vLLM request. Default: the prompt text; vLLM's processor expands the images."""
-        return {"prompt": text, "multi_modal_data": {"image": images}}
+    def vllm_prompt(self, processor, ids: list[int], images: list) -> dict:
+        """One vLLM request. Default: the collator's token ids, image placeholders already
+        expanded (vLLM finds them in place and does not expand them again)."""
+        return {"prompt_token_ids": ids, "multi_modal_data": {"image": images}}
 
     # --- the tiny builder --------------------------------------------------------------
 

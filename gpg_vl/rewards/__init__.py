@@ -6,6 +6,7 @@
     totals = stack.total(scores)                      # weighted sum per completion
     by_task = TaskRewards.from_config({"math": {"weights": {"answer_match": 1.0}}, ...})
     out = by_task(completions, records, ctx)          # each row by its task's stack (tasks.py)
+    score_batch(stack, rollout_batch, "qwen2_vl")     # a RolloutBatch's rows: rewards, reward_total
 
 Built-in rules (one signature, see registry.py): format, format_boxed, iou, giou (GIoU+1,
 in [0, 2]), iou_hit, detection, answer_match, count. Building blocks the eval package
@@ -18,9 +19,10 @@ Try rules on examples with `python -m gpg_vl.rewards check`.
 from . import answer_rules, box_rules, format_rules  # noqa: F401  (register the built-ins)
 from .context import CONVENTIONS, RewardContext, family_conventions
 from .registry import RewardFn, RewardLookupError, get_reward, list_rewards, register_reward
+from .scoring import row_context, score_batch
 from .stack import RewardStack
 from .tasks import TaskRewards, TaskScores, build_rewards
 
 __all__ = ["RewardContext", "RewardFn", "RewardStack", "RewardLookupError", "register_reward",
            "get_reward", "list_rewards", "CONVENTIONS", "family_conventions", "TaskRewards",
-           "TaskScores", "build_rewards"]
+           "TaskScores", "build_rewards", "row_context", "score_batch"]

@@ -16,29 +16,28 @@ from transformers import LogitsProcessor, LogitsProcessorList, TemperatureLogits
 from ..data.collator import PromptBatch
 from . import shared_prefix
 from .batch import RolloutBatch
+from .sampling import Sampling
 from .tokens import completion_mask, decode_completions
 
 
 class HFEngine:
-    def __init__(self, model, processor, *, max_new_tokens: int, temperature: float = 1.0,
-                 top_p: float = 1.0, top_k: int = 0, suppress_ids: list[int] = (),
-                 eos_token_ids: list[int], pad_token_id: int, batch_rows: int = 0):
+    def __init__(self, model, processor, *, suppress_ids: list[int] = (), eos_token_ids: list[int],
+                 pad_token_id: int, batch_rows: int = 0):
         self.model = model
         self.tokenizer = processor.tokenizer
-        self.max_new_tokens = max_new_tokens
-        self.sampling = dict(temperature=temperature, top_p=top_p, top_k=top_k or None)
-        self.warpers = shared_prefix.warpers(temperature, top_k, top_p)
         self.suppress_ids = list(suppress_ids)
         self.eos_token_ids = list(eos_token_ids)
         self.pad_token_id = pad_token_id
         self.batch_rows = batch_rows
 
     @torch.no_grad()
-    def _generate(self, prompts: PromptBatch, n: int, greedy: bool) -> tuple[torch.Tensor, torch.Tensor]:
+    def _generate(self, prompts: PromptBatch, n: int, sampling: Sampling) -> tuple[torch.Tensor, torch.Tensor]:
         """([B*n, C] token ids, [B*n, C] sampling log-probs) for these prompts."""
+        greedy = sampling.greedy
+        warpers = shared_prefix.warpers(sampling.temperature, sampling.top_k, sampling.top_p)
         if not greedy and n > 1 and shared_prefix.supports(self.model):
             ids, logprobs = shared_prefix.sample_groups(
-                self.model, prompts, n, self.max_new_tokens, self.sampling["temperature"], self.warpers,
+                self.model, prompts, n, sampling.max_new_tokens, sampling.temperature, warpers,
                 torch.tensor(self.suppress_ids, dtype=torch.long), torch.tensor(self.eos_token_ids),
                 self.pad_token_id)
             return ids.cpu(), logprobs.cpu()
@@ -46,13 +45,12 @@ class HFEngine:
         # generate puts a caller's processors BEFORE its own warpers: pass temperature, top-k and
         # top-p as ours, so the recorder sees the final distribution the token is drawn from
         record = RecordLogprobs()
-        chain = LogitsProcessorList([] if greedy else [TemperatureLogitsWarper(self.sampling["temperature"])])
-        chain.extend([] if greedy else self.warpers)
+        chain = LogitsProcessorList([] if greedy else [TemperatureLogitsWarper(sampling.temperature), *warpers])
         chain.append(record)
         out = self.model.generate(
             **inputs, do_sample=not greedy, temperature=1.0, top_k=0, top_p=1.0, logits_processor=chain,
             num_return_sequences=1 if greedy else n,
-            max_new_tokens=self.max_new_tokens, suppress_tokens=self.suppress_ids or None,
+            max_new_tokens=sampling.max_new_tokens, suppress_tokens=self.suppress_ids or None,
             eos_token_id=self.eos_token_ids, pad_token_id=self.pad_token_id, use_cache=True,
             synced_gpus=shared_prefix.sharded(self.model))  # ZeRO-3 / FSDP: processes step together
         ids = out[:, prompts.input_ids.shape[1]:]  # [B*n, C]
@@ -61,7 +59,7 @@ class HFEngine:
             return ids.repeat_interleave(n, dim=0), logprobs.repeat_interleave(n, dim=0)
         return ids, logprobs
 
-    def generate(self, prompts: PromptBatch, n: int, greedy: bool = False) -> RolloutBatch:
+    def generate(self, prompts: PromptBatch, n: int, sampling: Sampling) -> RolloutBatch:
         was_training = self.model.training
         self.model.eval()
         try:
@@ -70,7 +68,7 @@ class HFEngine:
             for start in range(0, len(prompts), step):
                 idx = list(range(start, min(start + step, len(prompts))))
                 part = prompts if len(idx) == len(prompts) else prompts.select(idx)
-                chunks.append(self._generate(part, n, greedy))
+                chunks.append(self._generate(part, n, sampling))
         finally:
             self.model.train(was_training)
         width = max(ids.shape[1] for ids, _ in chunks)

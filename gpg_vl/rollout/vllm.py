@@ -4,13 +4,13 @@ Each training process keeps a vLLM engine inside itself (TRL's "colocate" mode);
 per prompt come from one request with SamplingParams(n=G). The engine is fed exactly what
 the HF engine is fed, so both produce the same RolloutBatch:
 
-- prompt token ids: the collator's (left padding removed), with each image's run of
-  placeholders folded back to one `<|image_pad|>`; vLLM expands it again from the image
-  size, and every call checks the expansion equals the collator's (placeholder counts
-  included) before anything trains on it;
-- images: the records' images re-opened and resized once by the same VisionSettings the
-  collator used (rebuilt from the processor's min/max pixels), so vLLM's processor sees the
-  same pixels and its own resize is a no-op;
+- prompt token ids: the collator's (left padding removed), in the model family's format
+  (`Family.vllm_prompt`; Qwen: each image's run of placeholders folded back to one
+  `<|image_pad|>`, which vLLM expands again from the image size); every call checks vLLM's
+  prompt equals the collator's (placeholder counts included) before anything trains on it;
+- images: the records' images re-opened and resized once by the same vision settings the
+  collator used (the family's, rebuilt from the processor's min/max pixels), so vLLM's
+  processor sees the same pixels and its own resize is a no-op;
 - banned tokens: `allowed_token_ids` is every id the HF engine does not suppress (vision
   special tokens, padded vocabulary rows);
 - log-probs: `logprobs_mode="processed_logprobs"`, i.e. after temperature and the ban:
@@ -34,8 +34,10 @@ from collections.abc import Iterator
 import torch
 
 from ..data.collator import PromptBatch
+from ..families import family_of
 from ..data.vision import VisionSettings, open_image
 from .batch import RolloutBatch
+from .sampling import Sampling
 from .tokens import completion_mask, decode_completions
 
 MIN_VLLM = "0.10.2"  # logprobs_mode (processed log-probs), sleep tags, collective_rpc with callables
@@ -56,13 +58,13 @@ def import_vllm():
     return vllm
 
 
-def vision_settings(processor) -> VisionSettings:
-    """The collator's VisionSettings, read back from the processor it configured."""
+def vision_settings(processor, family) -> VisionSettings:
+    """The collator's vision settings, read back from the processor it configured
+    (`Family.processor_kwargs` set its min / max pixels when it loaded)."""
     ip = processor.image_processor
     size = getattr(ip, "size", None) or {}
-    return VisionSettings(min_pixels=size.get("shortest_edge", getattr(ip, "min_pixels", 3136)),
-                          max_pixels=size.get("longest_edge", getattr(ip, "max_pixels", 401408)),
-                          patch_size=ip.patch_size, merge_size=ip.merge_size)
+    return family.vision(processor, size.get("shortest_edge", getattr(ip, "min_pixels", 3136)),
+                         size.get("longest_edge", getattr(ip, "max_pixels", 401408)))
 
 
 def prompt_ids(prompts: PromptBatch) -> list[list[int]]:
@@ -70,9 +72,6 @@ def prompt_ids(prompts: PromptBatch) -> list[list[int]]:
     return [row[mask.bool()].tolist() for row, mask in zip(prompts.input_ids, prompts.attention_mask)]
 
 
-def fold_placeholders(ids: list[int], image_token_id: int) -> list[int]:
-    """Collapse each run of image placeholders to one token: the form vLLM expands."""
-    return [t for i, t in enumerate(ids) if t != image_token_id or i == 0 or ids[i - 1] != image_token_id]
 
 
 # --- weights out of the trainer ----------------------------------------------------------
@@ -145,7 +144,8 @@ def _reload_weights(worker, weights) -> None:
 class VLLMEngine:
     """generate / load_weights / close, as `gpg_vl.rollout.RolloutEngine`.
 
-    The keywords up to batch_rows are the HF engine's; the rest are vLLM's own:
+    The keywords up to batch_rows are the HF engine's (what is fixed for a policy; how to
+    sample comes with each generate call); the rest are vLLM's own:
     tensor_parallel_size, gpu_memory_utilization (the share of each GPU vLLM may take:
     weights + KV cache), sleep (after each generate, offload vLLM's weights to CPU and drop
     its KV cache until the next call; default on where there is a GPU, it needs CUDA),
@@ -153,17 +153,15 @@ class VLLMEngine:
     (vLLM's weights; the run passes model.dtype).
     """
 
-    def __init__(self, model, processor, *, max_new_tokens: int, temperature: float = 1.0,
-                 top_p: float = 1.0, top_k: int = 0, suppress_ids: list[int] = (),
-                 eos_token_ids: list[int], pad_token_id: int, batch_rows: int = 0,
+    def __init__(self, model, processor, *, suppress_ids: list[int] = (), eos_token_ids: list[int],
+                 pad_token_id: int, batch_rows: int = 0,
                  tensor_parallel_size: int = 1, gpu_memory_utilization: float = 0.3,
                  sleep: bool | None = None, max_model_len: int | None = None,
                  max_images: int = 8, seed: int = 0, enforce_eager: bool = False, dtype: str | None = None):
         vllm = import_vllm()
-        self.tokenizer = processor.tokenizer
-        self.vision = vision_settings(processor)
-        self.image_token_id = self.tokenizer.convert_tokens_to_ids(getattr(processor, "image_token", "<|image_pad|>"))
-        self.max_new_tokens, self.temperature, self.top_p, self.top_k = max_new_tokens, temperature, top_p, top_k
+        self.tokenizer, self.processor = processor.tokenizer, processor
+        self.family = family_of(model)
+        self.vision = vision_settings(processor, self.family)
         self.eos_token_ids, self.pad_token_id, self.batch_rows = list(eos_token_ids), pad_token_id, batch_rows
         banned = set(suppress_ids)
         self.allowed_ids = [i for i in range(len(self.tokenizer)) if i not in banned]
@@ -184,8 +182,7 @@ class VLLMEngine:
             max_model_len=max_model_len, enable_sleep_mode=self.sleep,
             logprobs_mode="processed_logprobs", enforce_eager=enforce_eager,
             limit_mm_per_prompt={"image": max_images, "video": 0},
-            mm_processor_kwargs={"size": {"shortest_edge": self.vision.min_pixels,
-                                          "longest_edge": self.vision.max_pixels}},
+            mm_processor_kwargs=self.family.processor_kwargs(self.vision.min_pixels, self.vision.max_pixels),
             # under torchrun/accelerate: join the trainer's process group instead of spawning
             distributed_executor_backend="external_launcher" if distributed else None)
         self._vllm = vllm
@@ -202,22 +199,26 @@ class VLLMEngine:
     # --- generation ---
 
     def requests(self, prompts: PromptBatch) -> list[dict]:
-        """One vLLM prompt per PromptBatch row: folded token ids + the resized images."""
+        """One vLLM prompt per PromptBatch row, in the family's format (`Family.vllm_prompt`:
+        Qwen folds each image's placeholder run to one token), with the images resized once."""
         out = []
         for i, (ids, record) in enumerate(zip(prompt_ids(prompts), prompts.records)):
-            images = [self.vision.prepare(open_image(ref)) for ref in record.images]
-            if [im.size for im in images] != [tuple(s) for s in prompts.input_sizes[i]]:
-                raise RuntimeError(f"record {record.id}: re-opened images resize to {[im.size for im in images]}, "
+            opened = [open_image(ref) for ref in record.images]
+            seen = [self.vision.resized_size(*im.size) for im in opened]
+            if seen != [tuple(s) for s in prompts.input_sizes[i]]:
+                raise RuntimeError(f"record {record.id}: re-opened images resize to {seen}, "
                                    f"the collator's to {prompts.input_sizes[i]}")
-            out.append({"prompt_token_ids": fold_placeholders(ids, self.image_token_id),
-                        "multi_modal_data": {"image": images}})
+            out.append(self.family.vllm_prompt(self.processor, ids, [self.vision.prepare(im) for im in opened]))
         return out
 
-    def sampling(self, n: int, greedy: bool):
+    def params(self, n: int, sampling: Sampling):
+        """vLLM's SamplingParams for one generate call (greedy: one completion per prompt)."""
+        greedy = sampling.greedy
         return self._vllm.SamplingParams(
-            n=1 if greedy else n, temperature=0.0 if greedy else self.temperature, top_p=self.top_p,
-            top_k=self.top_k if self.top_k > 0 else -1, max_tokens=self.max_new_tokens, logprobs=0,
-            allowed_token_ids=self.allowed_ids, stop_token_ids=self.eos_token_ids, detokenize=False)
+            n=1 if greedy else n, temperature=0.0 if greedy else sampling.temperature,  # 0: vLLM's greedy
+            top_p=sampling.top_p, top_k=sampling.top_k if sampling.top_k > 0 else -1,
+            max_tokens=sampling.max_new_tokens, logprobs=0, allowed_token_ids=self.allowed_ids,
+            stop_token_ids=self.eos_token_ids, detokenize=False)
 
     def _run(self, requests: list[dict], params) -> list:
         if self.tp_group is None:
@@ -228,14 +229,15 @@ class VLLMEngine:
         start = sum(len(p) for p in pooled[:torch.distributed.get_rank(self.tp_group)])
         return outs[start:start + len(requests)]
 
-    def generate(self, prompts: PromptBatch, n: int, greedy: bool = False) -> RolloutBatch:
+    def generate(self, prompts: PromptBatch, n: int, sampling: Sampling) -> RolloutBatch:
         """B*n completions with each token's sampling log-prob (processed: temperature, ban)."""
         self._wake(self.sleeping)
         requests, expected = self.requests(prompts), prompt_ids(prompts)
         step = max(1, self.batch_rows // n) if self.batch_rows else len(requests)
+        params = self.params(n, sampling)
         outs = []
         for s in range(0, len(requests), step):
-            outs += self._run(requests[s:s + step], self.sampling(n, greedy))
+            outs += self._run(requests[s:s + step], params)
         if self.sleep:
             self.llm.sleep(level=1)
             self.sleeping = ["weights", "kv_cache"]
@@ -244,7 +246,7 @@ class VLLMEngine:
             if list(out.prompt_token_ids) != want:
                 raise RuntimeError(f"record {record.id}: vLLM built {len(out.prompt_token_ids)} prompt tokens, "
                                    f"the collator {len(want)} (image placeholders differ?)")
-            for c in out.outputs * (n if greedy else 1):  # greedy rows are identical
+            for c in out.outputs * (n if sampling.greedy else 1):  # greedy rows are identical
                 rows.append(list(c.token_ids))
                 logps.append([lp[t].logprob for t, lp in zip(c.token_ids, c.logprobs)])
         width = max(1, max(map(len, rows)))

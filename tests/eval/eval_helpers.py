@@ -202,10 +202,10 @@ class ScriptedEngine:
 
     script: dict[str, str] = {}
 
-    def __init__(self, model, processor, *, max_new_tokens: int, **kwargs):
-        self.max_new_tokens = max_new_tokens
+    def __init__(self, model, processor, **policy_tokens):
+        pass
 
-    def generate(self, prompts, n: int, greedy: bool = False):
+    def generate(self, prompts, n: int, sampling):
         return SimpleNamespace(texts=[self.script.get(r.id, "") for r in prompts.records])
 
     def load_weights(self, model) -> None:

@@ -7,6 +7,8 @@ from types import SimpleNamespace
 from eval.periodic import evaluate_during_training
 from eval_helpers import read_jsonl
 from gpg_vl.config import load_config
+from gpg_vl.rollout import Sampling
+from gpg_vl.train import default_hooks
 from gpg_vl.trainer import setup
 
 
@@ -16,12 +18,16 @@ def test_hook_logs_eval_metrics_with_the_runs_engine(tiny_qwen2_vl, bench_data, 
     cfg.eval = SimpleNamespace(every=5, limit=2, batch_size=2, max_new_tokens=3, template="",
                                benchmarks={"refcoco_val": str(bench_data["refcoco_val"]),
                                            "fewshot_flower102": str(bench_data["fewshot_flower102"])})
-    run = setup(cfg)
+    run = setup(cfg, default_hooks())  # the demo's data.synthetic writes data.train
+    calls = []
+    generate = run.engine.generate
+    run.engine.generate = lambda prompts, n, sampling: calls.append(sampling) or generate(prompts, n, sampling)
     metrics = evaluate_during_training(run, 5)
     assert set(metrics) == {"eval/refcoco_val/accuracy", "eval/refcoco_val/miou", "eval/fewshot_flower102/accuracy"}
     assert all(0.0 <= v <= 100.0 for v in metrics.values())
     rows = read_jsonl(tmp_path / "run" / "eval" / "step-000005" / "refcoco_val.jsonl")
     assert len(rows) == 2 and "First output the thinking process" in rows[0]["prompt"]   # the benchmark's template
-    assert run.engine.max_new_tokens == cfg.rollout.max_new_tokens                       # training cap restored
+    assert set(calls) == {Sampling(max_new_tokens=3, greedy=True)}   # eval.max_new_tokens, passed per call
+    assert run.sampling == Sampling(cfg.rollout.max_new_tokens, cfg.rollout.temperature)  # the run's own, untouched
     run.accelerator = SimpleNamespace(is_main_process=False)
     assert evaluate_during_training(run, 10) == {}

@@ -91,5 +91,7 @@ def test_engine_args_from_the_command_line_are_checked():
         engine_args("hf", ["tensor_parallel_size"])
     with pytest.raises(EvalError, match="--engine-arg tensor_parallel_size: HFEngine takes no such option"):
         engine_args("hf", ["tensor_parallel_size=2"])
-    with pytest.raises(EvalError, match="--engine-arg temperature: set by the run itself"):
+    with pytest.raises(EvalError, match="--engine-arg temperature: a sampling setting.*--temperature"):
         engine_args("hf", ["temperature=0.5"])
+    with pytest.raises(EvalError, match="--engine-arg eos_token_ids: set by the run itself"):
+        engine_args("hf", ["eos_token_ids=[2]"])
