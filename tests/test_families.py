@@ -8,6 +8,7 @@ from __future__ import annotations
 import pytest
 import torch
 from cli_helpers import small_run
+from forward_helpers import logprobs_and_grads
 from safetensors.torch import load_file
 
 from gpg_vl import families
@@ -17,7 +18,7 @@ from gpg_vl.data.loading import load_records
 from gpg_vl.forward import choose_forward, packed_logprobs, row_logprobs
 from gpg_vl.models import eos_token_ids, load_policy, pad_token_id
 from gpg_vl.rewards import RewardContext, get_reward
-from gpg_vl.rollout import engine_class, shared_prefix
+from gpg_vl.rollout import Sampling, build_engine, policy_tokens, shared_prefix
 from gpg_vl.rollout.batch import RolloutBatch
 from gpg_vl.rollout.tokens import suppressed_ids
 from gpg_vl.tiny import build_tiny_model
@@ -57,17 +58,6 @@ def rollout(model, processor, jsonl) -> tuple[RolloutBatch, torch.Tensor]:
     ids = ids.masked_fill(mask == 0, pad_token_id(processor.tokenizer))
     return RolloutBatch(prompts=prompts, group_size=G, completion_ids=ids, completion_mask=mask,
                         texts=[""] * 4 * G), suppress
-
-
-def logprobs_and_grads(model, fn, batch, chunks, suppress):
-    model.zero_grad(set_to_none=True)
-    weights = torch.linspace(-1.0, 1.0, 4 * G * C).view(4 * G, C)
-    out = torch.zeros(4 * G, C)
-    for rows in chunks:
-        lp, mask = fn(model, batch, rows, 0.7, suppress)
-        (lp * mask * weights[rows, :lp.shape[1]]).sum().backward()
-        out[rows, :lp.shape[1]] = lp.detach()
-    return out, {name: p.grad.clone() for name, p in model.named_parameters() if p.grad is not None}
 
 
 @pytest.mark.parametrize("name", ALL)
@@ -117,18 +107,17 @@ def test_shared_prefix_decoding_matches_generate_or_refuses(tiny, name, mixed_si
     family = families.family_of(model)
     prompts = PromptCollator(processor, family, max_pixels=200 * 28 * 28, max_prompt_length=2048)(
         load_records(mixed_size_jsonl))
-    engine = engine_class("hf")(model, processor, suppress_ids=suppressed_ids(model, processor.tokenizer),
-                                eos_token_ids=eos_token_ids(model, processor.tokenizer),
-                                pad_token_id=pad_token_id(processor.tokenizer), max_new_tokens=5, top_k=1)
+    engine = build_engine("hf", model, processor, **policy_tokens(model, processor))
+    top1 = Sampling(5, top_k=1)  # deterministic: both paths must pick the same tokens
     if name not in PACKED:
         assert family.decoding_reason(model) and not shared_prefix.supports(model)
-        out = engine.generate(prompts, 2)  # generate(num_return_sequences) instead
+        out = engine.generate(prompts, 2, top1)  # generate(num_return_sequences) instead
         assert out.completion_ids.shape[0] == 8
         return
     assert shared_prefix.supports(model)
-    shared = engine.generate(prompts, 3).completion_ids
+    shared = engine.generate(prompts, 3, top1).completion_ids
     monkeypatch.setattr(shared_prefix, "supports", lambda m: False)
-    repeated = engine.generate(prompts, 3).completion_ids
+    repeated = engine.generate(prompts, 3, top1).completion_ids
     assert torch.equal(shared, repeated)
 
 

@@ -6,6 +6,8 @@ from types import SimpleNamespace
 import pytest
 import torch
 
+from forward_helpers import logprobs_and_grads
+
 from gpg_vl import forward
 from gpg_vl.config import ModelConfig
 from gpg_vl.data.collator import PromptCollator
@@ -75,18 +77,6 @@ def rollout(model, processor, jsonl) -> tuple[RolloutBatch, torch.Tensor]:
     batch = RolloutBatch(prompts=prompts, group_size=G, completion_ids=ids, completion_mask=mask,
                          texts=[""] * 4 * G)
     return batch, suppress
-
-
-def logprobs_and_grads(model, fn, batch, chunks, suppress):
-    """Log-probs [B*G, C] and every parameter's gradient of a loss weighting each token differently."""
-    model.zero_grad(set_to_none=True)
-    weights = torch.linspace(-1.0, 1.0, 4 * G * C).view(4 * G, C)
-    out = torch.zeros(4 * G, C)
-    for rows in chunks:
-        lp, mask = fn(model, batch, rows, 0.7, suppress)
-        (lp * mask * weights[rows, :lp.shape[1]]).sum().backward()
-        out[rows, :lp.shape[1]] = lp.detach()
-    return out, {name: p.grad.clone() for name, p in model.named_parameters() if p.grad is not None}
 
 
 @pytest.mark.parametrize("family,attn,checkpointing", [

@@ -21,7 +21,8 @@ def fake_rollout(tag: str, group_rewards: list[tuple[float, float]]) -> RolloutB
                                   "image_grid_thw": torch.tensor([[1, 2, 2]] * B)},
                           vision_rows={"pixel_values": [4] * B, "image_grid_thw": [1] * B}, family="qwen2_vl",
                           images_per_prompt=[1] * B,
-                          original_sizes=[[(28, 28)]] * B, input_sizes=[[(28, 28)]] * B)
+                          original_sizes=[[(28, 28)]] * B, input_sizes=[[(28, 28)]] * B,
+                          texts=["p"] * B)
     rewards = torch.tensor([r for pair in group_rewards for r in pair])
     return RolloutBatch(prompts=prompts, group_size=G, completion_ids=torch.ones(B * G, 2, dtype=torch.long),
                         completion_mask=torch.ones(B * G, 2, dtype=torch.long),

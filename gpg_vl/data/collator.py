@@ -39,6 +39,7 @@ class PromptBatch:
     vision_rows: per key, per prompt: how many dim-0 rows of vision[key] are that prompt's
     family: the model family's name (gpg_vl.families), which knows how the tensors go back in
     images_per_prompt: [B]; original_sizes / input_sizes: per prompt, per image (w, h)
+    texts: per prompt, the chat template's text (one placeholder per image, not expanded)
     """
 
     records: list[Record]
@@ -51,6 +52,7 @@ class PromptBatch:
     images_per_prompt: list[int]
     original_sizes: list[list[tuple[int, int]]]
     input_sizes: list[list[tuple[int, int]]]
+    texts: list[str]
     _starts: dict[str, list[int]] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
@@ -87,7 +89,7 @@ class PromptBatch:
             vision_rows={k: [rows[i] for i in prompt_index] for k, rows in self.vision_rows.items()},
             family=self.family, images_per_prompt=[self.images_per_prompt[i] for i in prompt_index],
             original_sizes=[self.original_sizes[i] for i in prompt_index],
-            input_sizes=[self.input_sizes[i] for i in prompt_index])
+            input_sizes=[self.input_sizes[i] for i in prompt_index], texts=[self.texts[i] for i in prompt_index])
 
     def model_inputs(self) -> dict[str, Tensor]:
         """The model's forward keywords for these prompts (the family names them)."""
@@ -106,7 +108,7 @@ class PromptBatch:
             vision_rows={k: [n for p in batches for n in p.vision_rows[k]] for k in first.vision_rows},
             family=first.family, images_per_prompt=[n for p in batches for n in p.images_per_prompt],
             original_sizes=[s for p in batches for s in p.original_sizes],
-            input_sizes=[s for p in batches for s in p.input_sizes])
+            input_sizes=[s for p in batches for s in p.input_sizes], texts=[t for p in batches for t in p.texts])
 
 
 def pad_stack(tensors: list[Tensor], value: int | float, left: bool) -> Tensor:
@@ -189,4 +191,4 @@ class PromptCollator:
         return PromptBatch(records=list(records), input_ids=enc["input_ids"],
                            attention_mask=enc["attention_mask"], mm_token_type_ids=mm, vision=vision,
                            vision_rows=rows, family=self.family, images_per_prompt=counts, original_sizes=orig,
-                           input_sizes=seen)
+                           input_sizes=seen, texts=texts)

@@ -50,6 +50,8 @@ class Family:
     decoding_refusal: ClassVar[str | None] = None
     "Why shared-prefix decoding cannot run on this family; None: it can."
     tiny_specials: ClassVar[tuple[str, ...]] = ()
+    tiny_added: ClassVar[tuple[str, ...]] = ()
+    "Ordinary (not special) whole tokens of the real vocabulary the tiny tokenizer must have too."
     tiny_template: ClassVar[str] = ""
     tiny_eos: ClassVar[str] = ""
     tiny_pad: ClassVar[str] = ""
@@ -112,10 +114,12 @@ class Family:
         """A box in this family's coordinates, written the way the family writes boxes."""
         return '{"bbox_2d": [' + ", ".join(f"{v:g}" for v in box) + "]}"
 
-    def vllm_prompt(self, processor, ids: list[int], images: list) -> dict:
-        """One vLLM request. Default: the collator's token ids, image placeholders already
-        expanded (vLLM finds them in place and does not expand them again)."""
-        return {"prompt_token_ids": ids, "multi_modal_data": {"image": images}}
+    def vllm_prompt(self, processor, ids: list[int], text: str, images: list) -> dict:
+        """One vLLM request. Default: the template's text tokenized as the collator tokenized it,
+        one placeholder per image, which vLLM's processor expands itself (`ids`, the expanded
+        form, would be expanded again: a SmolVLM tile block holds the `<image>` token)."""
+        tokens = processor.tokenizer(text, add_special_tokens=False)["input_ids"]
+        return {"prompt_token_ids": tokens, "multi_modal_data": {"image": images}}
 
     # --- the tiny builder --------------------------------------------------------------
 

@@ -62,6 +62,7 @@ class Gemma3(Family):
     # Real ids: <pad> 0, <eos> 1, <bos> 2; an assistant turn ends with <end_of_turn> (generation_config eos).
     tiny_specials = ("<pad>", "<eos>", "<bos>", "<start_of_turn>", "<end_of_turn>", "<start_of_image>",
                      "<image_soft_token>", "<end_of_image>")
+    tiny_added = ("\n", "\n\n", "\n\n\n", "\n\n\n\n")  # single tokens in Gemma's vocabulary (vLLM relies on it)
     tiny_template = GEMMA3_TEMPLATE
     tiny_eos = end_of_turn
     tiny_pad = "<pad>"

@@ -66,7 +66,7 @@ class QwenVL(Family):
             image_grid_thw=grid if grid is not None and len(grid) else None, attention_mask=attention_mask)
         return positions
 
-    def vllm_prompt(self, processor, ids: list[int], images: list) -> dict:
+    def vllm_prompt(self, processor, ids: list[int], text: str, images: list) -> dict:
         """Token ids with each run of image placeholders folded to one: the form vLLM expands."""
         image_id = processor.tokenizer.convert_tokens_to_ids(processor.image_token)
         return {"prompt_token_ids": fold_placeholders(ids, image_id), "multi_modal_data": {"image": images}}

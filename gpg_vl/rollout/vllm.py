@@ -208,7 +208,8 @@ class VLLMEngine:
             if seen != [tuple(s) for s in prompts.input_sizes[i]]:
                 raise RuntimeError(f"record {record.id}: re-opened images resize to {seen}, "
                                    f"the collator's to {prompts.input_sizes[i]}")
-            out.append(self.family.vllm_prompt(self.processor, ids, [self.vision.prepare(im) for im in opened]))
+            out.append(self.family.vllm_prompt(self.processor, ids, prompts.texts[i],
+                                               [self.vision.prepare(im) for im in opened]))
         return out
 
     def params(self, n: int, sampling: Sampling):
