@@ -110,7 +110,7 @@ def test_model_shared_prefix_equals_dense_mask(request, family, dtype, mixed_siz
     model, processor = load_policy(ModelConfig(path=str(request.getfixturevalue(family)),
                                                dtype="float32" if dtype == torch.float32 else "bfloat16"))
     model.train()
-    batch, suppress = rollout(processor, mixed_size_jsonl, model.config.text_config.vocab_size)
+    batch, suppress = rollout(model, processor, mixed_size_jsonl)
     chunks = [[0, 1, 4, 5], [2, 3, 6], [7, 8, 9, 10, 11]]
 
     def dense_mask(*args):
@@ -138,7 +138,7 @@ def test_flash_attention_models_take_the_varlen_calls(policy, mixed_size_jsonl, 
         return reference_varlen(*args, **kwargs)
 
     monkeypatch.setattr(prefix_attention, "varlen_kernel", lambda: recording)
-    batch, suppress = rollout(processor, mixed_size_jsonl, model.config.text_config.vocab_size)
+    batch, suppress = rollout(model, processor, mixed_size_jsonl)
     text = model.config.text_config
     with torch.no_grad():
         ref, _ = packed_logprobs(model, batch, list(range(12)), 0.7, suppress)
