@@ -125,3 +125,17 @@ def test_check_cli_on_converter_output_counts_prompt_tokens(tmp_path, tiny_qwen2
 def test_check_cli_missing_file_is_exit_2(tmp_path):
     r = check_cli(tmp_path / "nope.jsonl")
     assert r.returncode == 2 and r.stderr.startswith("data error: data file not found")
+
+
+def test_the_model_familys_placeholder_in_record_text_is_refused(tmp_path):
+    """A LLaVA-style `<image>` prefix is text to Qwen but an extra image slot to SmolVLM: the
+    record check uses the run's family (model.build_tiny / the checkpoint's config)."""
+    from gpg_vl.config import load_config
+    from gpg_vl.data.tasks import task_checks
+
+    path = write(tmp_path, {"problem": "<image>\nWhat color is the shape?"})
+    smol = load_config("refcoco_grounding", ["model.build_tiny=smolvlm", f"model.path={tmp_path / 'none'}"])
+    with pytest.raises(DataError, match="contains the vision token <image>"):
+        load_records(path, checks=task_checks(smol))
+    qwen = load_config("refcoco_grounding", [f"model.path={tmp_path / 'none'}"])
+    assert len(load_records(path, checks=task_checks(qwen))) == 1

@@ -37,7 +37,8 @@ BOX_TASKS = ("grounding", "detection")
 KNOWN_TASKS = ("grounding", "detection", "classification", "math", "count", "choice")
 _LETTER = re.compile(r"^\(?\s*([A-Za-z])\s*\)?\.?$")
 # In a problem these desynchronise image tokens and image features ("Image features and
-# image tokens do not match"); the template places the image tokens itself.
+# image tokens do not match"); the template places the image tokens itself. The default is
+# Qwen's; a run checks its own family's never-sampled tokens (SmolVLM's `<image>`, ...).
 VISION_TOKENS = ("<|image_pad|>", "<|video_pad|>", "<|vision_start|>", "<|vision_end|>", "<|vision_pad|>")
 
 
@@ -57,6 +58,7 @@ class TaskChecks:
     clip_boxes: bool = False
     rewards: tuple[str, ...] = ()
     by_task: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (task, its rules): rewards.by_task
+    vision_tokens: tuple[str, ...] = VISION_TOKENS  # the model family's, where it is known
 
     def rules_for(self, task: str) -> tuple[str, ...] | None:
         """The rules that will score a record of `task`; None when rewards.by_task has no stack for it."""
@@ -68,7 +70,25 @@ class TaskChecks:
 def task_checks(cfg) -> TaskChecks:
     """The checks a run's config asks for (data.box_tolerance, data.clip_boxes, its reward rules)."""
     by_task = tuple((str(t), tuple((spec or {}).get("weights") or {})) for t, spec in cfg.rewards.by_task.items())
-    return TaskChecks(cfg.data.box_tolerance, cfg.data.clip_boxes, tuple(cfg.rewards.weights), by_task)
+    return TaskChecks(cfg.data.box_tolerance, cfg.data.clip_boxes, tuple(cfg.rewards.weights), by_task,
+                      family_tokens(cfg.model))
+
+
+def family_tokens(model) -> tuple[str, ...]:
+    """The tokens a record's text must not hold: the model family's never-sampled tokens
+    (from the checkpoint's config.json or model.build_tiny), Qwen's when it is not known yet."""
+    from pathlib import Path
+
+    from .. import families
+
+    try:
+        if (Path(model.path) / "config.json").is_file():
+            return tuple(families.family_at(model.path).never_sample)
+        if model.build_tiny:
+            return tuple(families.get(model.build_tiny).never_sample)
+    except families.UnknownFamily:
+        pass  # preflight names the unknown model type
+    return VISION_TOKENS
 
 
 def _is_number(v: Any) -> bool:
@@ -188,7 +208,7 @@ def check_task(record: Record, checks: TaskChecks = TaskChecks()) -> list[str]:
     """
     from ..rewards.registry import can_score, reward_tasks
 
-    for token in VISION_TOKENS:
+    for token in checks.vision_tokens:
         if token in record.problem:
             raise _fail(record, "problem", f"contains the vision token {token}; the template places image "
                         "tokens itself, so remove it", "problem")
