@@ -64,8 +64,10 @@ def chunked_logprobs(head, hidden: Tensor, targets: Tensor, temperature: float =
 
 
 def causal_lm(model):
-    """The transformers model inside DDP / DeepSpeed / FSDP wrappers."""
-    return getattr(model, "module", model)
+    """The transformers model inside DDP / DeepSpeed / FSDP (and peft) wrappers."""
+    from .families import bare
+
+    return bare(model)
 
 
 class ScoringHead(torch.nn.Module):
