@@ -73,6 +73,20 @@ def target_names(model, family: Family, cfg: LoraConfig) -> list[str]:
     return text + vision
 
 
+def saved_names(model, cfg: LoraConfig) -> list[str]:
+    """Full names of the lora.modules_to_save modules: a name is a module's full name or its
+    last dotted part(s) (`norm` is `model.language_model.norm`, never `input_layernorm`, as
+    peft's own suffix match would have it). Fails naming an entry that matches nothing."""
+    names = [n for n, _ in bare(model).named_modules() if n]
+    out = []
+    for want in cfg.modules_to_save:
+        found = [n for n in names if n == want or n.endswith("." + want)]
+        if not found:
+            raise ConfigError(f"lora.modules_to_save: {want!r} matches no module of the model")
+        out += [n for n in found if n not in out]
+    return out
+
+
 def apply_lora(model, cfg: LoraConfig, base_path: str):
     """The PeftModel around `model` (frozen, in its own dtype) with float32 adapters.
 
@@ -83,12 +97,17 @@ def apply_lora(model, cfg: LoraConfig, base_path: str):
     from .families import family_of
 
     family = family_of(model)
+    saved = saved_names(model, cfg)
+    embeddings = {n for n, m in model.named_modules() if m is model.get_input_embeddings()}
     config = peft.LoraConfig(r=cfg.r, lora_alpha=cfg.alpha, lora_dropout=cfg.dropout,
-                             target_modules=target_names(model, family, cfg),
-                             modules_to_save=list(cfg.modules_to_save) or None)
+                             target_modules=target_names(model, family, cfg), modules_to_save=saved or None,
+                             # a trained copy of tied embeddings stays tied to lm_head (and vice versa)
+                             ensure_weight_tying=bool(embeddings & set(saved)) and tied_embeddings(model))
+    wrapped = peft.get_peft_model(model, config)
+    # get_peft_model writes the name the base was loaded by (maybe relative to the run's
+    # folder): adapter_config.json gets one that resolves from anywhere
     local = Path(base_path).expanduser()
     config.base_model_name_or_path = str(local.resolve()) if local.exists() else base_path
-    wrapped = peft.get_peft_model(model, config)
     for p in wrapped.parameters():  # adapters and modules_to_save: float32 whatever the base
         if p.requires_grad:
             p.data = p.data.float()
@@ -97,6 +116,11 @@ def apply_lora(model, cfg: LoraConfig, base_path: str):
              len(config.target_modules), counts["trainable"], counts["total"],
              100 * counts["trainable"] / counts["total"])
     return wrapped
+
+
+def tied_embeddings(model) -> bool:
+    out = model.get_output_embeddings()
+    return out is not None and out.weight is model.get_input_embeddings().weight
 
 
 def load_adapters(model, folder: str | Path) -> None:
