@@ -247,6 +247,38 @@ def test_weight_update_is_visible_in_the_next_generation(engine, mixed_size_json
 
 
 @needs_vllm
+def test_lora_merged_weights_make_vllm_serve_the_adapted_policy(engine, mixed_size_jsonl):
+    """LoRA on the language model and the vision tower: after `load_weights` (the merged
+    stream), vLLM's log-probs are the adapted model's, not the base's."""
+    from gpg_vl.config import LoraConfig
+    from gpg_vl.data.loading import load_records
+    from gpg_vl.families import bare
+    from gpg_vl.lora import apply_lora
+
+    eng, model, processor, collate, suppress = engine
+    prompts = collate(load_records(str(mixed_size_jsonl)))
+    adapted = apply_lora(model, LoraConfig(r=4, train_vision=True), model.config._name_or_path)
+    torch.manual_seed(0)
+    with torch.no_grad():
+        for p in adapted.parameters():
+            if p.requires_grad:
+                p.add_(torch.randn_like(p) * 0.1)
+    try:
+        eng.load_weights(bare(adapted))
+        batch, lp, diff = agreement(eng, bare(adapted), prompts, suppress)
+        assert diff < TOL[torch.float32], f"vLLM vs the adapted model: max |log p| difference {diff}"
+        with adapted.disable_adapter():
+            lp_base, mask = hf_logprobs(bare(adapted), batch, suppress)
+        base = ((lp[:, :mask.shape[1]] - lp_base).abs() * mask).max().item()
+        assert base > 20 * diff, "vLLM still serves the base model"
+        _report("lora_merged_max_abs_diff", diff)
+        _report("lora_vs_base_max_abs_diff", base)
+    finally:
+        adapted.unload()  # the module is the engine fixture's: back to the plain model
+        eng.load_weights(model)
+
+
+@needs_vllm
 def test_greedy_rows_of_a_group_are_identical(engine, mixed_size_jsonl):
     from gpg_vl.data.collator import PromptCollator
     from gpg_vl.data.loading import load_records
