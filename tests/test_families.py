@@ -17,7 +17,7 @@ from gpg_vl.data.loading import load_records
 from gpg_vl.forward import choose_forward, packed_logprobs, row_logprobs
 from gpg_vl.models import eos_token_ids, load_policy, pad_token_id
 from gpg_vl.rewards import RewardContext, get_reward
-from gpg_vl.rollout import engine_class, shared_prefix
+from gpg_vl.rollout import Sampling, engine_class, shared_prefix
 from gpg_vl.rollout.batch import RolloutBatch
 from gpg_vl.rollout.tokens import suppressed_ids
 from gpg_vl.tiny import build_tiny_model
@@ -119,16 +119,17 @@ def test_shared_prefix_decoding_matches_generate_or_refuses(tiny, name, mixed_si
         load_records(mixed_size_jsonl))
     engine = engine_class("hf")(model, processor, suppress_ids=suppressed_ids(model, processor.tokenizer),
                                 eos_token_ids=eos_token_ids(model, processor.tokenizer),
-                                pad_token_id=pad_token_id(processor.tokenizer), max_new_tokens=5, top_k=1)
+                                pad_token_id=pad_token_id(processor.tokenizer))
+    top1 = Sampling(max_new_tokens=5, top_k=1)  # sampling settings go with each call (issue 12)
     if name not in PACKED:
         assert family.decoding_reason(model) and not shared_prefix.supports(model)
-        out = engine.generate(prompts, 2)  # generate(num_return_sequences) instead
+        out = engine.generate(prompts, 2, top1)  # generate(num_return_sequences) instead
         assert out.completion_ids.shape[0] == 8
         return
     assert shared_prefix.supports(model)
-    shared = engine.generate(prompts, 3).completion_ids
+    shared = engine.generate(prompts, 3, top1).completion_ids
     monkeypatch.setattr(shared_prefix, "supports", lambda m: False)
-    repeated = engine.generate(prompts, 3).completion_ids
+    repeated = engine.generate(prompts, 3, top1).completion_ids
     assert torch.equal(shared, repeated)
 
 

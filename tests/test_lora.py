@@ -175,3 +175,18 @@ def test_cli_trains_only_the_adapters_then_exports_and_evaluates(tiny_qwen2_vl, 
     bench.write_text("".join(line for line in data.read_text().splitlines(keepends=True)[:2]))
     assert eval_main(["--benchmark", "fewshot_flower102", "--model", str(ckpt), "--data", str(bench), "--limit", "2",
                       "--out", str(tmp_path / "eval"), "--no-progress"]) == 0
+
+
+def test_export_of_a_full_checkpoint_saves_it_again_and_mistakes_exit_2(tiny_qwen2_vl, tmp_path, capsys):
+    from gpg_vl.export import main
+
+    assert main([str(tmp_path / "nope"), str(tmp_path / "out")]) == 2
+    assert f"config error: CKPT={tmp_path / 'nope'}: no such folder" in capsys.readouterr().err
+    out = tmp_path / "copy"
+    assert main([str(tiny_qwen2_vl), str(out)]) == 0
+    before = dict(load_model(ModelConfig(path=str(tiny_qwen2_vl))).named_parameters())
+    after = dict(load_model(ModelConfig(path=str(out))).named_parameters())
+    assert before.keys() == after.keys() and all(torch.equal(before[k], after[k]) for k in before)
+    assert (out / "tokenizer_config.json").is_file()
+    assert main([str(tiny_qwen2_vl), str(out)]) == 2
+    assert "OUT=" in capsys.readouterr().err
