@@ -291,23 +291,29 @@ def test_greedy_rows_of_a_group_are_identical(engine, mixed_size_jsonl):
 
 
 @needs_vllm
-def test_cli_trains_with_the_vllm_engine(tiny64, tmp_path):
-    """The real loop: vLLM rollouts, rewards, update, weights pushed into vLLM every step."""
+@pytest.mark.parametrize("lora", [[], ["lora.r=8", "optim.lr=1e-2"]], ids=["full", "lora"])
+def test_cli_trains_with_the_vllm_engine(tiny64, tmp_path, lora):
+    """The real loop: vLLM rollouts, rewards, update, weights pushed into vLLM every step (with
+    LoRA: merged; at lr 1e-2 an unmerged push would leave vLLM sampling the base, far off)."""
     out = tmp_path / "run"
     r = subprocess.run([sys.executable, "-m", "gpg_vl.train", "--preset", "demo", f"model.path={tiny64}",
                         "model.build_tiny=''", f"data.train={out}/data/train.jsonl", "data.synthetic_size=32",
                         "optim.steps=3", "optim.prompts_per_step=4", "rollout.group_size=4",
                         "rollout.engine=vllm", "probe.size=4", f"log.out_dir={out}", "log.progress=false",
                         "rewards.weights={'tests/plugins/toy_rewards.py:distinct_chars': 1.0}", "rewards.args={}",
-                        "log.tensorboard=false", "log.plot=false"],
+                        "log.tensorboard=false", "log.plot=false", *lora],
                        cwd=ROOT, capture_output=True, text=True, timeout=900)
     assert r.returncode == 0, r.stderr[-4000:]
     lines = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
     assert [line["step"] for line in lines] == [1, 2, 3]
     _report("cli_rollout_seconds_per_step", sum(line["time/rollout"] for line in lines) / 3)
     mismatch = max(line["rollout/logprob_diff"] for line in lines)  # k3 KL(vLLM || trainer), fp32
-    _report("cli_rollout_logprob_diff_k3_max", mismatch)
+    _report(f"cli_rollout_logprob_diff_k3_max{'_lora' if lora else ''}", mismatch)
     assert mismatch < 1e-4
+    if lora:
+        adapters = load_file(out / "checkpoint-3" / "adapter_model.safetensors")
+        assert all(v.abs().sum() > 0 for k, v in adapters.items() if ".lora_B." in k)
+        return
     before = load_file(tiny64 / "model.safetensors")
     after = load_file(out / "checkpoint-3" / "model.safetensors")
     assert any(not torch.equal(before[k], after[k]) for k in before)
