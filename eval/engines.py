@@ -75,6 +75,17 @@ def engine_args(name: str, items: list[str]) -> dict:
     return out
 
 
+def check_model(path: str) -> None:
+    """`--model` names a full checkpoint, a LoRA one (adapter_config.json + its base) or a hub id."""
+    from gpg_vl.config import ConfigError
+    from gpg_vl.models import check_model_source
+
+    try:
+        check_model_source(path, key="--model")
+    except ConfigError as exc:
+        raise EvalError(str(exc)) from None
+
+
 def resolve_dtype(dtype: str) -> str:
     """"auto": bfloat16 on a GPU (what checkpoints are trained in), float32 on a CPU."""
     if dtype != "auto":
@@ -86,7 +97,10 @@ def resolve_dtype(dtype: str) -> str:
 
 def load(path: str, engine: str, vision, *, dtype: str = "float32", attn: str = "sdpa", family: str = "auto",
          engine_args: dict | None = None) -> Policy:
-    """Load `path` with gpg_vl.models.load_policy and wrap it in the named engine."""
+    """Load `path` with gpg_vl.models.load_policy and wrap it in the named engine.
+
+    A LoRA checkpoint loads as its base with the adapters merged in; an engine that loads the
+    base from disk itself (vLLM) then receives the merged weights."""
     from gpg_vl.config import ModelConfig
     from gpg_vl.families import family_of
     from gpg_vl.models import load_policy
@@ -99,5 +113,9 @@ def load(path: str, engine: str, vision, *, dtype: str = "float32", attn: str = 
         if torch.cuda.is_available():
             model = model.to("cuda")
     built = build_engine(engine, model, processor, engine_args, **policy_tokens(model, processor))
+    from gpg_vl.lora import is_adapter_checkpoint
+
+    if is_adapter_checkpoint(path):
+        built.load_weights(model)
     adapter = family_of(model)
     return Policy(path, built, processor, adapter.name if family == "auto" else family, adapter)

@@ -6,6 +6,10 @@ everything a resume needs, written atomically into `checkpoint-N`:
                         numpy, torch, CUDA)
     deepspeed/ | optimizer-rank{i}.pt   sharded optimizer state under ZeRO / FSDP
 
+With LoRA (lora.r > 0) the weights are peft's adapter_config.json (naming the base
+model's absolute path) + adapter_model.safetensors (float32 adapters) instead; the frozen
+base reloads from model.path. `python -m gpg_vl.export` merges them into a full checkpoint.
+
 Everything is written into `checkpoint-N.tmp` and renamed when every process is done, so
 a `checkpoint-N` folder is complete by construction; a kill -9 mid-save leaves only a
 `.tmp` that resume ignores. `ckpt.resume=auto|PATH` alone restores a run: the policy's
@@ -25,6 +29,7 @@ import numpy as np
 import torch
 
 from .config import ConfigError
+from .lora import ADAPTER_CONFIG, ADAPTER_WEIGHTS, is_adapter_checkpoint, save_adapters
 
 log = logging.getLogger(__name__)
 STATE = "trainer_state.pt"
@@ -64,8 +69,11 @@ def save_checkpoint(run, step: int, carry, counters: dict) -> Path:
     sharded = save_sharded_optimizer(run, tmp)
     if acc.is_main_process:
         model = acc.unwrap_model(run.model)
-        model.save_pretrained(tmp, state_dict=without_tied_copies(model, weights),
-                              save_original_format=not _zero3())
+        if run.cfg.lora.r:  # peft's format: adapter_config.json + adapter_model.safetensors
+            save_adapters(model, tmp, weights)
+        else:
+            model.save_pretrained(tmp, state_dict=without_tied_copies(model, weights),
+                                  save_original_format=not _zero3())
         run.processor.save_pretrained(tmp)
         optimizer = {} if sharded else {"optimizer": run.optimizer.state_dict()}
         torch.save({"step": step, "world": acc.num_processes, "counters": counters, **optimizer,
@@ -79,12 +87,19 @@ def save_checkpoint(run, step: int, carry, counters: dict) -> Path:
     return out
 
 
-def missing_parts(folder: Path, world: int | None = None) -> list[str]:
-    """What a resume needs that `folder` lacks (empty: complete)."""
+def missing_parts(folder: Path, world: int | None = None, lora: bool | None = None) -> list[str]:
+    """What a resume needs that `folder` lacks (empty: complete). `lora`: whether the run
+    trains adapters, which then must be what the folder holds (None: either kind)."""
     if not folder.is_dir():
         return ["the folder itself"]
-    lacks = [name for name in ("config.json", STATE) if not (folder / name).exists()]
-    if not list(folder.glob("*.safetensors")):
+    adapters = is_adapter_checkpoint(folder)
+    if lora is not None and lora != adapters:
+        return [f"LoRA adapters ({ADAPTER_CONFIG}): it holds full weights, and this run sets lora.r" if lora else
+                "full weights (config.json): it holds LoRA adapters; resume with the lora.* it was trained with"]
+    lacks = [name for name in (ADAPTER_CONFIG if adapters else "config.json", STATE) if not (folder / name).exists()]
+    if adapters and not (folder / ADAPTER_WEIGHTS).exists():
+        lacks.append(f"adapter weights ({ADAPTER_WEIGHTS})")
+    elif not adapters and not list(folder.glob("*.safetensors")):
         lacks.append("model weights (*.safetensors)")
     if (folder / STATE).exists():
         saved = torch.load(folder / STATE, weights_only=False, map_location="cpu").get("world", 1)
@@ -108,14 +123,14 @@ def resume_path(cfg, world: int) -> Path | None:
         found = sorted((int(m.group(1)), p) for p in Path(cfg.log.out_dir).glob("checkpoint-*")
                        if (m := re.fullmatch(r"checkpoint-(\d+)", p.name)))
         for step, folder in reversed(found):
-            lacks = missing_parts(folder, world)
+            lacks = missing_parts(folder, world, bool(cfg.lora.r))
             if not lacks:
                 log.info("ckpt.resume=auto: resuming from %s", folder)
                 return folder
             log.warning("ckpt.resume=auto: skipping %s (missing %s)", folder, ", ".join(lacks))
         log.info("ckpt.resume=auto: no complete checkpoint under %s; starting fresh", cfg.log.out_dir)
         return None
-    lacks = missing_parts(Path(spec), world)
+    lacks = missing_parts(Path(spec), world, bool(cfg.lora.r))
     if lacks:
         raise ConfigError(f"ckpt.resume={spec}: not a complete checkpoint (missing {', '.join(lacks)}); "
                           f"give a checkpoint-N folder written by gpg_vl, or ckpt.resume=auto")

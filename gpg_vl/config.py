@@ -40,6 +40,24 @@ class ModelConfig:
 
 
 @dataclass
+class LoraConfig:
+    """LoRA adapters through peft (gpg_vl/lora.py); r = 0 trains every parameter."""
+
+    r: int = 0
+    "Adapter rank (0 = off: full-parameter training)."
+    alpha: float = 16.0
+    "LoRA alpha: the adapters' update is scaled by alpha / r."
+    dropout: float = 0.0
+    "Dropout on the adapters' input (0 keeps the training forward equal to the rollout's)."
+    target_modules: list = field(default_factory=list)
+    "Module names to adapt ([] = the family's language-model attention and MLP projections, Family.lora_targets)."
+    train_vision: bool = False
+    "Also adapt the vision tower and merger (false: they are frozen and carry no adapters)."
+    modules_to_save: list = field(default_factory=list)
+    "Modules trained in full next to the adapters and saved with them (e.g. [lm_head, embed_tokens])."
+
+
+@dataclass
 class DataConfig:
     train: str | list | dict = ""
     "Training records: a JSONL file, a datasets save_to_disk folder or parquet; a list of them; or {path: weight} to mix sources by weight."
@@ -227,6 +245,7 @@ class Config:
     seed: int = 0
     "Seed for data order, sampling and initialisation."
     model: ModelConfig = field(default_factory=ModelConfig)
+    lora: LoraConfig = field(default_factory=LoraConfig)
     data: DataConfig = field(default_factory=DataConfig)
     vision: VisionConfig = field(default_factory=VisionConfig)
     rollout: RolloutConfig = field(default_factory=RolloutConfig)

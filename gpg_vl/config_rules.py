@@ -82,6 +82,11 @@ RANGES = {  # key -> (test, what it must be); a run with these would fail or lea
     "data.box_tolerance": (lambda v: v >= 0, ">= 0 (pixels)"),
     "optim.betas": (lambda v: len(v) == 2 and all(isinstance(b, (int, float)) and 0 <= b < 1 for b in v),
                     "two numbers in [0, 1), e.g. [0.9, 0.999]"),
+    "lora.r": (lambda v: v >= 0, ">= 0 (0 = off: full-parameter training)"),
+    "lora.alpha": (lambda v: v > 0, "> 0 (the adapters' update is scaled by alpha / r)"),
+    "lora.dropout": (lambda v: 0 <= v < 1, "in [0, 1)"),
+    "lora.target_modules": (lambda v: all(isinstance(m, str) and m for m in v), "a list of module names, e.g. [q_proj, v_proj]"),
+    "lora.modules_to_save": (lambda v: all(isinstance(m, str) and m for m in v), "a list of module names, e.g. [lm_head]"),
     "log.every": (lambda v: v >= 1, ">= 1"),
     "ckpt.every": (lambda v: v >= 0, ">= 0 (0 = only at the end)"),
     "probe.size": (lambda v: v >= 0, ">= 0"),
@@ -146,6 +151,7 @@ def check_across(cfg: Config) -> None:
         raise ConfigError(f"vision.min_pixels={cfg.vision.min_pixels} is above "
                           f"vision.max_pixels={cfg.vision.max_pixels}")
     check_sources(cfg)
+    check_lora(cfg)
     if cfg.eval.every and not cfg.eval.benchmarks:
         raise ConfigError(f"eval.every={cfg.eval.every} needs eval.benchmarks (name -> held-out records file)")
     if cfg.probe.size and not cfg.data.synthetic:
@@ -156,6 +162,21 @@ def check_across(cfg: Config) -> None:
 
         if not torch.cuda.is_available():
             raise ConfigError("model.dtype=float16 needs a CUDA GPU (loss scaling); use bfloat16 on a CPU")
+
+
+def check_lora(cfg: Config) -> None:
+    """lora.* settings mean something only with lora.r > 0: set without it, they fail."""
+    import dataclasses
+
+    from .config import LoraConfig
+
+    if cfg.lora.r:
+        return
+    default = LoraConfig()
+    for f in dataclasses.fields(LoraConfig):
+        if f.name != "r" and getattr(cfg.lora, f.name) != getattr(default, f.name):
+            raise ConfigError(f"lora.{f.name}={getattr(cfg.lora, f.name)!r} is set but lora.r=0 (LoRA off, every "
+                              "parameter trains); set lora.r (e.g. lora.r=64) or remove it")
 
 
 def check_sources(cfg: Config) -> None:

@@ -50,7 +50,7 @@ def chunked_logprobs(head, hidden: Tensor, targets: Tensor, temperature: float =
     if chunk_tokens == 0 or hidden.shape[0] == 0:
         return piece_logprobs(head, hidden, targets, temperature, suppress_ids)
     if chunk_tokens is None:
-        chunk_tokens = max(1, LOGITS_PER_CHUNK // head.out_features)  # (ZeRO-3 empties .weight)
+        chunk_tokens = max(1, LOGITS_PER_CHUNK // vocab_rows(head))
     if hidden.shape[0] <= chunk_tokens:  # one chunk within the budget: recomputing it would save nothing
         return piece_logprobs(head, hidden, targets, temperature, suppress_ids)
     recompute = torch.is_grad_enabled() and (hidden.requires_grad or head.weight.requires_grad)
@@ -63,9 +63,18 @@ def chunked_logprobs(head, hidden: Tensor, targets: Tensor, temperature: float =
     return torch.cat(out)
 
 
+def vocab_rows(head) -> int:
+    """V of an output layer's [V, H] weight: ZeRO-3 empties .weight (its ds_shape stays), and
+    a peft copy of tied embeddings is a Linear whose in/out_features are swapped."""
+    weight = head.weight
+    return int(weight.ds_shape[0] if hasattr(weight, "ds_shape") else weight.shape[0])
+
+
 def causal_lm(model):
-    """The transformers model inside DDP / DeepSpeed / FSDP wrappers."""
-    return getattr(model, "module", model)
+    """The transformers model inside DDP / DeepSpeed / FSDP (and peft) wrappers."""
+    from .families import bare
+
+    return bare(model)
 
 
 class ScoringHead(torch.nn.Module):

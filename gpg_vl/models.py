@@ -18,7 +18,8 @@ from pathlib import Path
 import torch
 
 from . import families
-from .config import ConfigError, ModelConfig
+from .config import ConfigError, LoraConfig, ModelConfig
+from .lora import ADAPTER_CONFIG, ADAPTER_WEIGHTS, adapter_base, is_adapter_checkpoint
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +70,8 @@ def _check_checkpoint(folder: Path, key: str) -> None:
 
     if not folder.is_dir():
         raise ConfigError(f"{key}={folder}: is a file; give the checkpoint's folder (holding config.json)")
+    if is_adapter_checkpoint(folder):
+        return _check_adapters(folder, key)
     config = folder / "config.json"
     if not config.is_file():
         found = ", ".join(sorted(p.name for p in folder.iterdir())[:8]) or "nothing"
@@ -93,6 +96,20 @@ def _check_checkpoint(folder: Path, key: str) -> None:
     if not any((folder / f).is_file() for f in ("preprocessor_config.json", "processor_config.json")):
         raise ConfigError(f"{key}={folder}: no preprocessor_config.json / processor_config.json: the "
                           "checkpoint was saved without its processor (processor.save_pretrained(folder))")
+
+
+def _check_adapters(folder: Path, key: str) -> None:
+    """A LoRA checkpoint: its adapter weights, and the base model it names, usable."""
+    if not (folder / ADAPTER_WEIGHTS).is_file():
+        raise ConfigError(f"{key}={folder}: {ADAPTER_CONFIG} but no {ADAPTER_WEIGHTS}: an unfinished save?")
+    try:
+        base = adapter_base(folder)
+    except ConfigError as err:
+        raise ConfigError(f"{key}={err}") from None
+    try:
+        check_model_source(base, key=f"{key}={folder}: its base model ({ADAPTER_CONFIG})")
+    except ConfigError as err:
+        raise ConfigError(f"{err}; an adapter checkpoint needs the base model it was trained on") from None
 
 
 def _check_hub(repo: str, key: str) -> None:
@@ -140,22 +157,47 @@ def load_processor(cfg: ModelConfig, vision=None):
         build_tiny_model(cfg.path, cfg.build_tiny)
     family = families.family_at(cfg.path)
     kwargs = family.processor_kwargs(vision.min_pixels, vision.max_pixels) if vision else {}
-    processor = AutoProcessor.from_pretrained(cfg.path, **kwargs)
+    processor = AutoProcessor.from_pretrained(processor_source(cfg.path), **kwargs)
     processor.tokenizer.padding_side = "left"
     return processor
+
+
+def processor_source(path: str | Path) -> str:
+    """Where the processor loads from: the folder, or an adapter checkpoint's base when it holds none."""
+    if is_adapter_checkpoint(path) and not (Path(path) / "tokenizer_config.json").is_file():
+        return adapter_base(path)
+    return str(path)
+
+
+def training_model(cfg: ModelConfig, lora: LoraConfig, resume_from: Path | None = None):
+    """The policy the trainer updates. Full training: every parameter a float32 master weight
+    (model.dtype is the autocast compute precision), from resume_from when resuming. LoRA
+    (lora.r > 0): the base from cfg.path, frozen in model.dtype, with float32 adapters, which
+    a resume takes from resume_from's adapter_model.safetensors."""
+    if not lora.r:
+        return load_model(cfg, path=resume_from, dtype="float32")
+    from .lora import apply_lora, load_adapters
+
+    model = apply_lora(load_model(cfg), lora, cfg.path)
+    if resume_from is not None:
+        load_adapters(model, resume_from)
+    return model
 
 
 def load_model(cfg: ModelConfig, path: str | Path | None = None, dtype: str | None = None):
     """The model at `path` (default cfg.path) with parameters in `dtype` (default cfg.dtype).
 
     The trainer loads its policy in float32 (master weights; model.dtype is the autocast
-    compute precision) and a frozen KL reference in model.dtype.
+    compute precision) and a frozen KL reference in model.dtype. An adapter checkpoint
+    (adapter_config.json) loads as its base model with the adapters merged in.
     """
     from transformers import AutoModelForImageTextToText
 
     dtype = dtype or cfg.dtype
     if dtype not in DTYPES:
         raise ConfigError(f"model.dtype={dtype!r} unknown; valid: {', '.join(DTYPES)}")
+    if is_adapter_checkpoint(path or cfg.path):
+        return _load_merged(cfg, Path(path or cfg.path), dtype)
     log.info("loading weights from %s (%s)", path or cfg.path, dtype)
     model = AutoModelForImageTextToText.from_pretrained(
         str(path or cfg.path), dtype=DTYPES[dtype], attn_implementation=cfg.attn_implementation)
@@ -166,6 +208,15 @@ def load_model(cfg: ModelConfig, path: str | Path | None = None, dtype: str | No
             model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
         model.config.use_cache = False
     return model
+
+
+def _load_merged(cfg: ModelConfig, folder: Path, dtype: str):
+    """An adapter checkpoint's base, its adapters merged in (W + scaling * B @ A): a plain model."""
+    from peft import PeftModel
+
+    base = load_model(cfg, path=adapter_base(folder), dtype=dtype)
+    log.info("merging the LoRA adapters of %s", folder)
+    return PeftModel.from_pretrained(base, str(folder)).merge_and_unload()  # config names the base's folder
 
 
 def text_config(model):

@@ -66,7 +66,9 @@ def unsupported_reason(model) -> str | None:
 
 
 def attn_implementation(model) -> str:
-    config = getattr(model, "module", model).config
+    from .families import bare
+
+    config = bare(model).config
     return getattr(config, "text_config", config)._attn_implementation
 
 

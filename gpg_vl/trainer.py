@@ -18,11 +18,11 @@ from .config import Config
 from .data.collator import PromptCollator
 from .data.prepare import load_training_data, synthetic_due
 from .data.sampler import make_sampler
-from .families import family_at
+from .families import bare, family_at
 from .forward import choose_forward
 from .hooks import Hooks, check_hooks
 from .metrics import MetricsLogger
-from .models import load_model, load_processor
+from .models import load_model, load_processor, training_model
 from .resample import collect_groups
 from .rewards import RewardStack, TaskRewards, build_rewards, score_batch
 from .rollout import Sampling, build_engine, check_engine_args, engine_class, policy_tokens
@@ -39,8 +39,8 @@ class Run:
 
     cfg: Config
     accelerator: object
-    model: torch.nn.Module
-    ref_model: torch.nn.Module | None
+    model: torch.nn.Module  # as prepared by accelerate (a PeftModel inside, with lora.r)
+    ref_model: torch.nn.Module | None  # GRPO's frozen copy; None with LoRA (its adapters are turned off instead)
     processor: object
     optimizer: torch.optim.Optimizer
     scheduler: object
@@ -65,6 +65,11 @@ class Run:
         return {"skipped_total": self.skipped_total, "skipped_in_row": self.skipped_in_row,
                 "probe_before": self.probe_before, "reward_errors": dict(self.rewards.error_counts)}
 
+    @property
+    def policy(self) -> torch.nn.Module:
+        """The transformers model that samples (its LoRA layers inside it): what engines get."""
+        return bare(self.accelerator.unwrap_model(self.model))
+
     def global_sum(self, value: float) -> float:
         if self.accelerator.num_processes == 1:
             return value
@@ -79,6 +84,8 @@ def train(cfg: Config, hooks: Hooks | None = None) -> dict:
     logger = MetricsLogger(cfg.log, run.accelerator.is_main_process, cfg, resume_step=step if step else None)
     if run.resume_from is None:
         run.probe_before = probe(run, "before")
+    else:  # an engine that loaded model.path (vLLM under LoRA) serves the resumed policy
+        run.engine.load_weights(run.policy)
     if cfg.eval.every and not step:
         logger.log(step, periodic_eval(run, step))
     for step in logger.progress(range(step, cfg.optim.steps), start=step):
@@ -89,7 +96,7 @@ def train(cfg: Config, hooks: Hooks | None = None) -> dict:
         carry = got.carry
         t_collect = time.perf_counter() - t0
         metrics = policy_update(run, got.batch, got.num_valid)
-        run.engine.load_weights(run.accelerator.unwrap_model(run.model))
+        run.engine.load_weights(run.policy)
         metrics.update(step_metrics(run, got, t_collect, time.perf_counter() - t0))
         if cfg.eval.every and (step + 1) % cfg.eval.every == 0:
             metrics.update(periodic_eval(run, step + 1))
@@ -109,7 +116,8 @@ def setup(cfg: Config, hooks: Hooks | None = None) -> Run:
 
     The policy's parameters are float32 master weights (loaded from the checkpoint when
     resuming); model.dtype is the compute precision, applied by accelerate's autocast
-    (plain / DDP), DeepSpeed's bf16 engine or FSDP's mixed-precision policy.
+    (plain / DDP), DeepSpeed's bf16 engine or FSDP's mixed-precision policy. With LoRA
+    (lora.r > 0) only the float32 adapters train, over a base frozen in model.dtype.
     """
     from accelerate.utils import set_seed
 
@@ -127,21 +135,23 @@ def setup(cfg: Config, hooks: Hooks | None = None) -> Run:
     collator = PromptCollator(processor, adapter, cfg.vision.min_pixels, cfg.vision.max_pixels, cfg.data.template,
                               cfg.rollout.max_prompt_length)
     collator.check_lengths(records)  # the last data check; only now do weights load
-    model = load_model(cfg.model, path=resume_from, dtype="float32")
+    model = training_model(cfg.model, cfg.lora, resume_from)
     rewards = build_rewards(cfg.rewards.weights, cfg.rewards.args, cfg.rewards.by_task)
     tokens = policy_tokens(model, processor, cfg.rollout.suppress_tokens)
     family = adapter.name if cfg.rewards.model_family == "auto" else cfg.rewards.model_family
-    optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.optim.lr, betas=tuple(cfg.optim.betas),
+    optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=cfg.optim.lr, betas=tuple(cfg.optim.betas),
                                   weight_decay=cfg.optim.weight_decay)
     scheduler = make_scheduler(optimizer, cfg.optim)
-    # GRPO's KL reference: the run's starting model (model.path), also after a resume
-    ref_model = load_model(cfg.model).eval().requires_grad_(False) if cfg.algo.kl_beta > 0 else None
+    # GRPO's KL reference: the run's starting model (model.path), also after a resume; under
+    # LoRA that is the policy with its adapters off (update.reference_logprobs)
+    copy = cfg.algo.kl_beta > 0 and not cfg.lora.r
+    ref_model = load_model(cfg.model).eval().requires_grad_(False) if copy else None
     configure_deepspeed(accelerator, cfg.optim)
     configure_fsdp(accelerator, adapter)
     model, optimizer, scheduler = accelerator.prepare(model, optimizer, scheduler)
     if ref_model is not None:
         ref_model = ref_model.to(accelerator.device)
-    policy = accelerator.unwrap_model(model)
+    policy = bare(accelerator.unwrap_model(model))
     engine = build_engine(cfg.rollout.engine, policy, processor, cfg.rollout.engine_args,
                           {"seed": cfg.seed, "dtype": cfg.model.dtype}, batch_rows=cfg.rollout.batch_rows, **tokens)
     sampling = Sampling(cfg.rollout.max_new_tokens, cfg.rollout.temperature, cfg.rollout.top_p, cfg.rollout.top_k)

@@ -46,7 +46,7 @@ def policy_update(run, batch: RolloutBatch, num_valid: int) -> dict:
         raise ValueError("algo.updates_per_rollout > 1 needs the rollout engine's sampling log-probs "
                          "(RolloutBatch.sampling_logprobs): this engine returned none")
     chunks = same_count_micro_batches(run, batch)
-    ref = reference_logprobs(run, batch, chunks) if run.ref_model is not None else None
+    ref = reference_logprobs(run, batch, chunks) if a.kl_beta > 0 else None
     sums: dict[str, float] = defaultdict(float)
     timing = {"forward": 0.0, "backward": 0.0, "optim": 0.0}
     for update in range(a.updates_per_rollout):
@@ -122,10 +122,14 @@ def correction_weights(lp: torch.Tensor, sampled: torch.Tensor | None, stale: to
 
 
 def reference_logprobs(run, batch: RolloutBatch, chunks: list[list[int]]) -> list:
-    """The frozen reference's log-probs per micro-batch, once per rollout batch (mu updates share them)."""
-    with torch.no_grad():
-        return [run.forward(run.ref_model, batch, rows, run.cfg.rollout.temperature, run.suppress_ids,
-                                    chunk_tokens=run.cfg.optim.logprob_chunk_tokens)[0] for rows in chunks]
+    """The frozen reference's log-probs per micro-batch, once per rollout batch (mu updates share them):
+    a frozen copy of the starting model, or under LoRA the policy itself with its adapters off."""
+    from .lora import adapters_off
+
+    model, off = (run.ref_model, nullcontext()) if run.ref_model is not None else (run.model, adapters_off(run.model))
+    with torch.no_grad(), off:
+        return [run.forward(model, batch, rows, run.cfg.rollout.temperature, run.suppress_ids,
+                            chunk_tokens=run.cfg.optim.logprob_chunk_tokens)[0] for rows in chunks]
 
 
 def optimizer_step(run, local_loss: float, sums: dict, timing: dict) -> None:

@@ -1,8 +1,8 @@
 """The real `setup` + `policy_update` on one fixed global batch, split across processes.
 
-    python tests/dist_update.py OUT MODEL DATA                               # 1 process
+    python tests/dist_update.py OUT MODEL DATA [--lora]                      # 1 process
     accelerate launch --config_file gpg_vl/configs/accelerate/zero2.yaml \\
-        --num_processes 2 --mixed_precision no tests/dist_update.py OUT MODEL DATA --resume
+        --num_processes 2 --mixed_precision no tests/dist_update.py OUT MODEL DATA --resume [--lora]
 
 Sampling differs per process, so the rollout is fixed instead: the 4 records of DATA
 (images of different sizes) x G=4 hand-made completions with hand-set rewards, one
@@ -12,7 +12,8 @@ local valid counts differ between processes, as in a real run. Three updates run
 a checkpoint after the second; with --resume a fresh `setup` in the same processes then
 resumes from that checkpoint and redoes the third. Writes OUT/report.json (per update: loss, alpha,
 grad norm, micro-batches per process; how the weights the vLLM engine would push compare
-with the gathered state dict) and OUT/checkpoint-3.
+with the gathered state dict) and OUT/checkpoint-3. --lora trains LoRA adapters (lora.r=8)
+instead, and also writes OUT/merged.safetensors: the merged weights vLLM would be pushed.
 """
 
 import json
@@ -20,11 +21,13 @@ import sys
 from pathlib import Path
 
 import torch
+from safetensors.torch import save_file
 
 from gpg_vl import algos, trainer, update
 from gpg_vl.checkpoint import save_checkpoint
 from gpg_vl.config import load_config
 from gpg_vl.forward import micro_batches
+from gpg_vl.lora import merged_weights
 from gpg_vl.rollout.batch import RolloutBatch
 from gpg_vl.rollout.vllm import full_weights
 from gpg_vl.rollout.tokens import completion_mask, decode_completions
@@ -67,9 +70,10 @@ def local_batch(run) -> tuple[RolloutBatch, int]:
     return batch, num_valid
 
 
-def updates(out: Path, model: str, data: str, resume: Path | None = None):
+def updates(out: Path, model: str, data: str, resume: Path | None = None, lora: bool = False):
     """(run, per-update records) of updates 1-3, or 3 alone when resuming."""
-    overrides = [f"model.path={resume or model}", "model.build_tiny=''", f"data.train={data}",
+    lora_args = ["lora.r=8", "lora.alpha=16"] if lora else []
+    overrides = lora_args + [f"model.path={model if lora else resume or model}", "model.build_tiny=''", f"data.train={data}",
                  "data.synthetic=''", "data.shuffle=false", f"log.out_dir={out}", "optim.steps=3",
                  "optim.lr=1e-3", "optim.schedule=linear", "optim.micro_batch_tokens=120",
                  "vision.max_pixels=401408", "rollout.max_prompt_length=1024", "probe.size=0",
@@ -111,25 +115,29 @@ def everyone(acc, obj) -> list:
     return out
 
 
-def main(out: Path, model: str, data: str, also_resume: bool) -> None:
+def main(out: Path, model: str, data: str, also_resume: bool, lora: bool) -> None:
     _without_shm_allreduce()
-    run, steps = updates(out, model, data)
+    run, steps = updates(out, model, data, lora=lora)
     acc = run.accelerator
     # what the vLLM engine would push after this step: full tensors, gathered from shards
     pushed = dict(full_weights(acc.unwrap_model(run.model)))
     whole = acc.get_state_dict(run.model)
     report = {"world": acc.num_processes, "distributed_type": str(acc.distributed_type),
               "per_rank": everyone(acc, steps)}
+    if lora:  # the merged stream, under the base model's names (every process gathers)
+        merged = {k: v.float().contiguous() for k, v in merged_weights(run.policy, full_weights(run.policy))}
+        if acc.is_main_process:
+            save_file(merged, str(out / "merged.safetensors"))
     if acc.is_main_process:
         report.update(steps=steps, pushed_names_missing=sorted(set(pushed) - set(whole)),
                       pushed_max_diff=max(float((pushed[k] - whole[k]).abs().max()) for k in pushed))
     if also_resume:  # a fresh setup in the same processes, as a restarted job would build it
         del run, pushed, whole
-        report["resumed"] = updates(out / "resumed", model, data, resume=out / "checkpoint-2")[1]
+        report["resumed"] = updates(out / "resumed", model, data, resume=out / "checkpoint-2", lora=lora)[1]
     if acc.is_main_process:
         (out / "report.json").write_text(json.dumps(report, indent=2))
     acc.wait_for_everyone()
 
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1]), sys.argv[2], sys.argv[3], "--resume" in sys.argv[4:])
+    main(Path(sys.argv[1]), sys.argv[2], sys.argv[3], "--resume" in sys.argv[4:], "--lora" in sys.argv[4:])

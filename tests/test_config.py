@@ -50,6 +50,10 @@ def test_every_field_is_documented():
     ("algo.beta_th=40", "algo.beta_th=40.0: must be in [0, 1]"),
     ("optim.lr=-1e-6", "optim.lr=-1e-06: must be > 0"),
     ("vision.min_pixels=500000", "vision.min_pixels=500000 is above vision.max_pixels=401408"),
+    ("lora.r=-8", "lora.r=-8: must be >= 0"),
+    ("lora.alpha=0", "lora.alpha=0.0: must be > 0"),
+    ("lora.dropout=1", "lora.dropout=1.0: must be in [0, 1)"),
+    ("lora.target_modules=[q_proj, 3]", "lora.target_modules=['q_proj', 3]: must be a list of module names"),
 ])
 def test_out_of_range_values_fail_at_load(override, message):
     with pytest.raises(ConfigError) as err:
@@ -94,6 +98,8 @@ def test_mode_strings_fail_at_load_naming_the_key(override, message):
     (["model.dtype=float16"], "model.dtype=float16 needs a CUDA GPU"),
     (["algo.tis_cap=0.5"], "algo.tis_cap=0.5: must be 0 (off) or >= 1"),
     (["algo.loss=grpo", "algo.tis_cap=2"], "algo.tis_cap=2.0: algo.loss=grpo's ratio is already taken"),
+    (["lora.train_vision=true"], "lora.train_vision=True is set but lora.r=0"),
+    (["lora.modules_to_save=[lm_head]"], "lora.modules_to_save=['lm_head'] is set but lora.r=0"),
 ])
 def test_settings_that_would_be_ignored_fail_at_load(overrides, message):
     with pytest.raises(ConfigError) as err:

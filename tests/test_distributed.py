@@ -59,8 +59,8 @@ def records(tmp_path_factory) -> Path:
     return root / "d.jsonl"
 
 
-def run_update(out: Path, model: Path, data: Path, config: str | None = None):
-    script = [str(ROOT / "tests" / "dist_update.py"), str(out), str(model), str(data)]
+def run_update(out: Path, model: Path, data: Path, config: str | None = None, lora: bool = False):
+    script = [str(ROOT / "tests" / "dist_update.py"), str(out), str(model), str(data), *(["--lora"] if lora else [])]
     if config is None:
         cmd = [sys.executable, *script]
     else:
@@ -74,8 +74,9 @@ def run_update(out: Path, model: Path, data: Path, config: str | None = None):
 
 
 def weights(folder: Path) -> dict:
-    """checkpoint-3 weights under one naming (ZeRO-3 keeps the module's own names)."""
-    sd = load_file(folder / "checkpoint-3" / "model.safetensors")
+    """checkpoint-3 weights (or LoRA adapters) under one naming (ZeRO-3 keeps the module's own names)."""
+    ckpt = folder / "checkpoint-3"
+    sd = load_file(ckpt / ("adapter_model.safetensors" if (ckpt / "adapter_config.json").exists() else "model.safetensors"))
     return {k.replace("model.language_model.", "model.").replace("model.visual.", "visual."): v
             for k, v in sd.items()}
 
@@ -87,17 +88,19 @@ def assert_same_weights(got: dict, ref: dict) -> None:
     assert diff.max() < 1e-4, f"max weight difference {diff.max()}"
 
 
-@pytest.fixture(scope="module")
-def reference(tiny_qwen2_vl, records, tmp_path_factory):
+@pytest.fixture(scope="module", params=[False, True], ids=["full", "lora"])
+def reference(request, tiny_qwen2_vl, records, tmp_path_factory):
     out = tmp_path_factory.mktemp("one_process")
-    return run_update(out, tiny_qwen2_vl, records), weights(out)
+    return request.param, run_update(out, tiny_qwen2_vl, records, lora=request.param), weights(out), out
 
 
 @pytest.mark.parametrize("config", ["ddp", pytest.param("zero2", marks=needs_deepspeed),
                                     pytest.param("zero3", marks=needs_deepspeed)])
 def test_two_processes_give_the_one_process_update(config, reference, tiny_qwen2_vl, records, tmp_path):
-    ref, ref_weights = reference
-    got = run_update(tmp_path / "run", tiny_qwen2_vl, records, config)
+    """... and with LoRA (lora.r=8 on the frozen base): the same adapters, and the same merged
+    weights pushed to vLLM, gathered from the shards."""
+    lora, ref, ref_weights, ref_out = reference
+    got = run_update(tmp_path / "run", tiny_qwen2_vl, records, config, lora)
     assert got["world"] == 2 and got["distributed_type"].endswith("DEEPSPEED" if "zero" in config else "MULTI_CPU")
     ranks = got["per_rank"]
     assert [s["local_valid"] for s in (ranks[0][0], ranks[1][0])] == [1, 2]  # alpha needs global counts
@@ -109,6 +112,9 @@ def test_two_processes_give_the_one_process_update(config, reference, tiny_qwen2
         assert a["grad_norm"] == pytest.approx(b["grad_norm"], rel=1e-5)
         assert a["lr"] == pytest.approx(b["lr"])
     assert_same_weights(weights(tmp_path / "run"), ref_weights)
+    assert lora == all(".lora_" in k for k in ref_weights)
+    if lora:
+        assert_same_weights(load_file(tmp_path / "run" / "merged.safetensors"), load_file(ref_out / "merged.safetensors"))
     # the weights the vLLM engine would push are the full, gathered ones
     assert not got["pushed_names_missing"] and got["pushed_max_diff"] == 0.0
 

@@ -1,7 +1,7 @@
 """Every model family through the same tests: a tiny checkpoint of the real architecture,
 processor and chat template; packed forward == per-row (or a clean refusal); shared-prefix
 decoding == generate (or a clean refusal); boxes in the family's convention; 3 CLI steps
-that change every trainable tensor."""
+that change every trainable tensor, and 3 LoRA steps that move every adapter."""
 
 from __future__ import annotations
 
@@ -155,3 +155,20 @@ def test_cli_trains_three_steps_and_every_trainable_tensor_changes(tiny, name, t
     assert before.keys() == after.keys()
     unchanged = [k for k in before if torch.equal(before[k], after[k])]
     assert not unchanged, f"{name}: tensors that did not change: {unchanged}"
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_cli_lora_trains_three_steps_and_every_adapter_moves(tiny, name, tmp_path):
+    """lora.r=4: adapters on exactly the family's lora_targets (language model only), and every
+    lora_B (zero at init) has moved; the checkpoint holds adapters, no base weights."""
+    from gpg_vl.train import main
+
+    out = tmp_path / "run"
+    assert main(small_run(tiny(name), out) + ["lora.r=4", "optim.lr=1e-2", "probe.size=0"]) == 0
+    adapters = load_file(out / "checkpoint-3" / "adapter_model.safetensors")
+    assert not (out / "checkpoint-3" / "model.safetensors").exists()
+    layers = {k.split(".lora_")[0].rsplit(".", 1)[-1] for k in adapters}
+    assert layers == set(families.get(name).lora_targets)
+    assert all(k.startswith("base_model.model." + families.get(name).language_model[0]) for k in adapters)
+    still = [k for k, v in adapters.items() if ".lora_B." in k and not v.abs().sum()]
+    assert not still, f"{name}: adapters that never moved: {still}"

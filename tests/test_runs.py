@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 
+import pytest
 import torch
 from cli_helpers import ROOT, cli, rows, script, small_run, without_timings
 from safetensors.torch import load_file
@@ -16,6 +17,15 @@ from safetensors.torch import load_file
 
 def weights(folder):
     return load_file(folder / "model.safetensors")
+
+
+def trained(folder):
+    """What a checkpoint trained: its full weights, or its LoRA adapters."""
+    return load_file(folder / ("adapter_model.safetensors" if (folder / "adapter_config.json").exists()
+                               else "model.safetensors"))
+
+
+LORA = pytest.mark.parametrize("lora", [[], ["lora.r=8", "optim.lr=3e-3"]], ids=["full", "lora"])
 
 
 def test_bf16_at_lr_1e6_moves_the_weights(tiny_qwen2_vl, tmp_path):
@@ -41,17 +51,19 @@ def test_bf16_at_lr_1e6_moves_the_weights(tiny_qwen2_vl, tmp_path):
     assert cosine > 0.5
 
 
-def test_kill9_mid_save_and_mid_step_then_resume_auto_is_exact(tiny_qwen2_vl, tmp_path):
+@LORA
+def test_kill9_mid_save_and_mid_step_then_resume_auto_is_exact(tiny_qwen2_vl, tmp_path, lora):
     """Two crashes, each followed by `ckpt.resume=auto` ALONE: one while checkpoint-4 is half
     written (resume from checkpoint-2), one inside step 7's update (resume from checkpoint-6,
     which holds carried groups that step 7 trains on).
-    The metrics equal an uninterrupted run's exactly, one row per step, and so do the weights."""
+    The metrics equal an uninterrupted run's exactly, one row per step, and so do the weights
+    (with LoRA: the adapters, over the frozen base that resume reloads from model.path)."""
     data = tmp_path / "data" / "train.jsonl"
     ref, out = tmp_path / "ref", tmp_path / "crash"
     # half the records score 0 (degenerate groups), beta_th 1: resampling leaves surplus groups to carry
     carry = ["rewards.weights={'tests/plugins/toy_rewards.py:even_records_only': 1.0}", "rewards.args={}", "algo.beta_th=1.0",
              "algo.max_resample_attempts=3"]
-    args = lambda o: small_run(tiny_qwen2_vl, o, 7, data=data) + ["ckpt.every=2", "probe.size=0", *carry]  # noqa: E731
+    args = lambda o: small_run(tiny_qwen2_vl, o, 7, data=data) + ["ckpt.every=2", "probe.size=0", *carry, *lora]  # noqa: E731
     one_thread = {"OMP_NUM_THREADS": "1"}  # as the crash script runs: the same reduction order
     r = cli(*args(ref), "ckpt.resume=auto", env=one_thread)
     assert r.returncode == 0, r.stderr[-3000:]
@@ -69,8 +81,9 @@ def test_kill9_mid_save_and_mid_step_then_resume_auto_is_exact(tiny_qwen2_vl, tm
     got, want = rows(out), rows(ref)
     assert [row["step"] for row in got] == list(range(1, 8))
     assert [without_timings(g) for g in got] == [without_timings(w) for w in want]
-    final, expected = weights(out / "checkpoint-7"), weights(ref / "checkpoint-7")
-    assert all(torch.equal(final[k], expected[k]) for k in expected)
+    final, expected = trained(out / "checkpoint-7"), trained(ref / "checkpoint-7")
+    assert final.keys() == expected.keys() and all(torch.equal(final[k], expected[k]) for k in expected)
+    assert bool(lora) == all(".lora_" in k for k in final)
     assert any(row["gpg/carried_in"] for row in want), "no carried groups"
     assert want[6]["gpg/carried_in"] > 0, "step 7 trains groups carried across checkpoint-6"
     assert (out / "reward_curve.png").exists()
@@ -113,15 +126,18 @@ def test_bad_resume_path_fails_naming_ckpt_resume_before_any_model_work(tiny_qwe
     shutil.copytree(tiny_qwen2_vl, half)  # weights and config, but no trainer state
     r = cli(*small_run(tiny_qwen2_vl, out, 1), f"ckpt.resume={half}")
     assert r.returncode == 2 and "missing trainer_state.pt" in r.stderr and "Loading weights" not in r.stderr
+    r = cli(*small_run(tiny_qwen2_vl, out, 1), f"ckpt.resume={half}", "lora.r=8")  # full weights, a LoRA run
+    assert r.returncode == 2 and "missing LoRA adapters (adapter_config.json): it holds full weights" in r.stderr
 
 
-def test_two_processes_resume_each_their_own_state(tiny_qwen2_vl, tmp_path):
+@LORA
+def test_two_processes_resume_each_their_own_state(tiny_qwen2_vl, tmp_path, lora):
     """2 gloo processes, carried groups in the checkpoint: a resume restores each process's own
     carry, sampler and RNG (not the main process's for all), so steps 3-4 equal the uninterrupted
     run's exactly."""
     data = tmp_path / "data" / "train.jsonl"
     carry = ["rewards.weights={'tests/plugins/toy_rewards.py:even_records_only': 1.0}", "rewards.args={}",
-             "algo.beta_th=1.0", "algo.max_resample_attempts=3", "probe.size=0", "ckpt.every=2"]
+             "algo.beta_th=1.0", "algo.max_resample_attempts=3", "probe.size=0", "ckpt.every=2", *lora]
 
     def torchrun(out, *extra):
         cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29533",
@@ -144,3 +160,5 @@ def test_two_processes_resume_each_their_own_state(tiny_qwen2_vl, tmp_path):
     r = torchrun(resumed, "ckpt.resume=auto")
     assert "resuming from" in r.stderr
     assert [without_timings(g) for g in rows(resumed)] == [without_timings(w) for w in rows(full)]
+    final, expected = trained(resumed / "checkpoint-4"), trained(full / "checkpoint-4")
+    assert final.keys() == expected.keys() and all(torch.equal(final[k], expected[k]) for k in expected)

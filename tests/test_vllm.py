@@ -247,6 +247,38 @@ def test_weight_update_is_visible_in_the_next_generation(engine, mixed_size_json
 
 
 @needs_vllm
+def test_lora_merged_weights_make_vllm_serve_the_adapted_policy(engine, mixed_size_jsonl):
+    """LoRA on the language model and the vision tower: after `load_weights` (the merged
+    stream), vLLM's log-probs are the adapted model's, not the base's."""
+    from gpg_vl.config import LoraConfig
+    from gpg_vl.data.loading import load_records
+    from gpg_vl.families import bare
+    from gpg_vl.lora import apply_lora
+
+    eng, model, processor, collate, suppress = engine
+    prompts = collate(load_records(str(mixed_size_jsonl)))
+    adapted = apply_lora(model, LoraConfig(r=4, train_vision=True), model.config._name_or_path)
+    torch.manual_seed(0)
+    with torch.no_grad():
+        for p in adapted.parameters():
+            if p.requires_grad:
+                p.add_(torch.randn_like(p) * 0.1)
+    try:
+        eng.load_weights(bare(adapted))
+        batch, lp, diff = agreement(eng, bare(adapted), prompts, suppress)
+        assert diff < TOL[torch.float32], f"vLLM vs the adapted model: max |log p| difference {diff}"
+        with adapted.disable_adapter():
+            lp_base, mask = hf_logprobs(bare(adapted), batch, suppress)
+        base = ((lp[:, :mask.shape[1]] - lp_base).abs() * mask).max().item()
+        assert base > 20 * diff, "vLLM still serves the base model"
+        _report("lora_merged_max_abs_diff", diff)
+        _report("lora_vs_base_max_abs_diff", base)
+    finally:
+        adapted.unload()  # the module is the engine fixture's: back to the plain model
+        eng.load_weights(model)
+
+
+@needs_vllm
 def test_greedy_rows_of_a_group_are_identical(engine, mixed_size_jsonl):
     from gpg_vl.data.collator import PromptCollator
     from gpg_vl.data.loading import load_records
@@ -259,23 +291,29 @@ def test_greedy_rows_of_a_group_are_identical(engine, mixed_size_jsonl):
 
 
 @needs_vllm
-def test_cli_trains_with_the_vllm_engine(tiny64, tmp_path):
-    """The real loop: vLLM rollouts, rewards, update, weights pushed into vLLM every step."""
+@pytest.mark.parametrize("lora", [[], ["lora.r=8", "optim.lr=1e-2"]], ids=["full", "lora"])
+def test_cli_trains_with_the_vllm_engine(tiny64, tmp_path, lora):
+    """The real loop: vLLM rollouts, rewards, update, weights pushed into vLLM every step (with
+    LoRA: merged; at lr 1e-2 an unmerged push would leave vLLM sampling the base, far off)."""
     out = tmp_path / "run"
     r = subprocess.run([sys.executable, "-m", "gpg_vl.train", "--preset", "demo", f"model.path={tiny64}",
                         "model.build_tiny=''", f"data.train={out}/data/train.jsonl", "data.synthetic_size=32",
                         "optim.steps=3", "optim.prompts_per_step=4", "rollout.group_size=4",
                         "rollout.engine=vllm", "probe.size=4", f"log.out_dir={out}", "log.progress=false",
                         "rewards.weights={'tests/plugins/toy_rewards.py:distinct_chars': 1.0}", "rewards.args={}",
-                        "log.tensorboard=false", "log.plot=false"],
+                        "log.tensorboard=false", "log.plot=false", *lora],
                        cwd=ROOT, capture_output=True, text=True, timeout=900)
     assert r.returncode == 0, r.stderr[-4000:]
     lines = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
     assert [line["step"] for line in lines] == [1, 2, 3]
     _report("cli_rollout_seconds_per_step", sum(line["time/rollout"] for line in lines) / 3)
     mismatch = max(line["rollout/logprob_diff"] for line in lines)  # k3 KL(vLLM || trainer), fp32
-    _report("cli_rollout_logprob_diff_k3_max", mismatch)
+    _report(f"cli_rollout_logprob_diff_k3_max{'_lora' if lora else ''}", mismatch)
     assert mismatch < 1e-4
+    if lora:
+        adapters = load_file(out / "checkpoint-3" / "adapter_model.safetensors")
+        assert all(v.abs().sum() > 0 for k, v in adapters.items() if ".lora_B." in k)
+        return
     before = load_file(tiny64 / "model.safetensors")
     after = load_file(out / "checkpoint-3" / "model.safetensors")
     assert any(not torch.equal(before[k], after[k]) for k in before)

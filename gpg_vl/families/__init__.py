@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from .base import Family
+from .base import Family, bare
 from .gemma3 import Gemma3
 from .qwen2_5_vl import Qwen2_5VL
 from .qwen2_vl import Qwen2VL
@@ -56,13 +56,17 @@ def for_model_type(model_type: str) -> Family:
 
 def family_of(model) -> Family:
     """The family of a model (DDP / DeepSpeed wrappers unwrapped) or of a model config."""
-    config = getattr(getattr(model, "module", model), "config", model)
+    config = getattr(bare(model), "config", model)
     return for_model_type(getattr(config, "model_type", ""))
 
 
 def family_at(path: str | Path) -> Family:
-    """The family of the checkpoint folder at `path` (its config.json), weights unread."""
+    """The family of the checkpoint folder at `path` (its config.json), weights unread; an
+    adapter checkpoint (adapter_config.json) is its base model's family."""
+    adapter = Path(path) / "adapter_config.json"
+    if adapter.is_file():
+        return family_at(json.loads(adapter.read_text())["base_model_name_or_path"])
     return for_model_type(json.loads((Path(path) / "config.json").read_text()).get("model_type", ""))
 
 
-__all__ = ["FAMILIES", "Family", "UnknownFamily", "family_at", "family_of", "for_model_type", "get", "register"]
+__all__ = ["FAMILIES", "Family", "bare", "UnknownFamily", "family_at", "family_of", "for_model_type", "get", "register"]

@@ -41,6 +41,13 @@ class Family:
     "The token that ends an assistant turn (sampling stops there)."
     fsdp_wrap: ClassVar[tuple[str, ...]]
     "Decoder / vision block classes FSDP shards one by one."
+    lora_targets: ClassVar[tuple[str, ...]] = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj",
+                                               "down_proj")
+    "Linear layers of the language model that LoRA adapts by default (its attention and MLP projections)."
+    language_model: ClassVar[tuple[str, ...]] = ("model.language_model.",)
+    "Module-name prefixes of the language model (where lora_targets are looked up)."
+    vision_modules: ClassVar[tuple[str, ...]] = ("model.visual.",)
+    "Module-name prefixes of the vision tower and its merger / projector (adapted only with lora.train_vision)."
     token_types: ClassVar[str | None] = "mm_token_type_ids"
     "The forward's keyword for the processor's image-token marks (None: the model takes none)."
     position_rows: ClassVar[int] = 3
@@ -140,8 +147,15 @@ class Family:
         return f"<family {self.name}>"
 
 
+def bare(model):
+    """The transformers model inside DDP / DeepSpeed wrappers and a peft PeftModel (whose
+    LoRA layers live inside it, so calling it runs the adapted model)."""
+    model = getattr(model, "module", model)
+    return model.get_base_model() if hasattr(model, "get_base_model") else model
+
+
 def sliding_window(model) -> str | None:
-    config = getattr(model, "module", model).config
+    config = bare(model).config
     text = getattr(config, "text_config", config)
     if "sliding_attention" in (getattr(text, "layer_types", None) or []):
         return "sliding-window layers would ignore the shared-prompt layout"

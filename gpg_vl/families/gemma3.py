@@ -52,6 +52,7 @@ class Gemma3(Family):
     box_source = ("Gemma 3 model card documents no box format; gpg_vl asks for x1, y1, x2, y2 normalised "
                   "to 0..1 of the image (the image is squashed to 896 x 896, so pixels would be ambiguous)")
     never_sample = ("<start_of_image>", "<image_soft_token>", "<end_of_image>", "<start_of_turn>")
+    vision_modules = ("model.vision_tower.", "model.multi_modal_projector.")
     fsdp_wrap = ("Gemma3DecoderLayer", "SiglipEncoderLayer")  # vision_tower is SiglipVisionModel
     token_types = "token_type_ids"
     position_rows = 1

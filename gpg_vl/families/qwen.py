@@ -6,7 +6,7 @@ from __future__ import annotations
 from torch import Tensor
 
 from ..data.vision import VisionSettings
-from .base import Family
+from .base import Family, bare
 
 QWEN_SPECIALS = (
     "<|endoftext|>", "<|im_start|>", "<|im_end|>", "<|object_ref_start|>", "<|object_ref_end|>",
@@ -59,7 +59,7 @@ class QwenVL(Family):
     def prompt_positions(self, model, input_ids: Tensor, attention_mask: Tensor, token_types: Tensor,
                          vision: dict[str, Tensor]) -> Tensor:
         """The model's own M-RoPE index: [3, B, P] (Qwen3's interleaving happens in its rotary)."""
-        inner = getattr(model, "module", model)  # DDP / DeepSpeed wrappers keep the model here
+        inner = bare(model)  # DDP / DeepSpeed / peft wrappers keep the model here
         grid = vision.get("image_grid_thw")
         positions, _ = inner.model.get_rope_index(
             input_ids=input_ids, mm_token_type_ids=token_types,

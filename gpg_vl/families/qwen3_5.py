@@ -25,6 +25,8 @@ class Qwen3_5(Qwen3VL):
     model_types = ("qwen3_5",)
     box_source = "Qwen3.5 model card (Qwen3-VL grounding format): relative coordinates on a 0..1000 scale"
     fsdp_wrap = ("Qwen3_5DecoderLayer", "Qwen3_5VisionBlock")
+    # the Gated DeltaNet layers' projections too (in_proj_a / in_proj_b are one number per head: left out)
+    lora_targets = Qwen3VL.lora_targets + ("in_proj_qkv", "in_proj_z", "out_proj")
     packing_refusal = LINEAR
     decoding_refusal = LINEAR
 

@@ -53,6 +53,8 @@ class Qwen3VLMoe(Qwen3VL):
     name = "qwen3_vl_moe"
     model_types = ("qwen3_vl_moe",)
     fsdp_wrap = ("Qwen3VLMoeTextDecoderLayer", "Qwen3VLMoeVisionBlock")
+    # the routed experts are fused 3-D parameters, not Linear layers: adapters go on attention only
+    lora_targets = ("q_proj", "k_proj", "v_proj", "o_proj")
 
     def tiny_config(self, tok, hidden: int, layers: int, heads: int, vision_width: int, vision_depth: int):
         from transformers import Qwen3VLMoeConfig

@@ -56,6 +56,8 @@ class SmolVLM(Family):
     box_source = ("SmolVLM2 model card documents no box format; gpg_vl asks for x1, y1, x2, y2 normalised "
                   "to 0..1 of the image (the resolution-free choice, as the image is split into tiles)")
     never_sample = ("<image>", "<fake_token_around_image>", "<global-img>", "<|im_start|>", *ROW_COL_TOKENS)
+    language_model = ("model.text_model.",)
+    vision_modules = ("model.vision_model.", "model.connector.")
     fsdp_wrap = ("LlamaDecoderLayer", "SmolVLMEncoderLayer")  # text_config is llama; SmolVLMVisionTransformer's layers
     token_types = None
     position_rows = 1

@@ -17,7 +17,7 @@ the HF engine is fed, so both produce the same RolloutBatch:
   what `gpg_vl.forward.completion_logprobs` computes in training (top_p/top_k < 1 aside).
 
 After every optimizer step `load_weights(model)` streams the policy's parameters into
-vLLM without touching disk, gathered from ZeRO-3 or FSDP shards a chunk at a time, then
+vLLM without touching disk (LoRA layers merged: `gpg_vl.lora.merged_weights`), gathered from ZeRO-3 or FSDP shards a chunk at a time, then
 drops the prefix and vision-encoder caches that the old weights computed. Sleep mode
 (GPU only) releases vLLM's memory after each generate call. With tensor_parallel_size=k,
 k consecutive processes share one vLLM and pool their prompts.
@@ -266,9 +266,13 @@ class VLLMEngine:
         return self.tp > 1
 
     def load_weights(self, model) -> None:
-        """Push the trained weights into vLLM (every process calls this: gathering is collective)."""
+        """Push the trained weights into vLLM (every process calls this: gathering is collective).
+        LoRA layers arrive merged (W + scaling * B @ A) under the base model's names, so vLLM
+        serves the adapted policy, vision-tower adapters included."""
+        from ..lora import merged_weights
+
         self._wake(["weights"])
-        self.llm.collective_rpc(_reload_weights, args=(full_weights(model),))
+        self.llm.collective_rpc(_reload_weights, args=(merged_weights(model, full_weights(model)),))
         self.llm.reset_prefix_cache()  # KV blocks and vision embeddings of the old weights
         reset_encoder = getattr(self.llm.llm_engine, "reset_encoder_cache", None)
         if reset_encoder is not None:
