@@ -139,7 +139,8 @@ def setup(cfg: Config, hooks: Hooks | None = None) -> Run:
     rewards = build_rewards(cfg.rewards.weights, cfg.rewards.args, cfg.rewards.by_task)
     tokens = policy_tokens(model, processor, cfg.rollout.suppress_tokens)
     family = adapter.name if cfg.rewards.model_family == "auto" else cfg.rewards.model_family
-    optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=cfg.optim.lr, betas=tuple(cfg.optim.betas),
+    trainable = [p for p in model.parameters() if p.requires_grad]  # all of them, or the adapters
+    optimizer = torch.optim.AdamW(trainable, lr=cfg.optim.lr, betas=tuple(cfg.optim.betas),
                                   weight_decay=cfg.optim.weight_decay)
     scheduler = make_scheduler(optimizer, cfg.optim)
     # GRPO's KL reference: the run's starting model (model.path), also after a resume; under
