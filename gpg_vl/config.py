@@ -381,29 +381,3 @@ def _override_value(raw: str) -> Any:
         return yaml.safe_load(raw)
     except yaml.YAMLError:
         return raw
-
-
-def describe(cls: type = Config, prefix: str = "") -> list[str]:
-    """`key (type) = default: doc` lines for --help-config, from the field docstrings."""
-    import ast
-    import inspect
-
-    docs: dict[str, str] = {}
-    tree = ast.parse(inspect.getsource(cls))
-    body = tree.body[0].body
-    for node, nxt in zip(body, body[1:] + [None]):
-        if isinstance(node, ast.AnnAssign) and isinstance(nxt, ast.Expr) and isinstance(nxt.value, ast.Constant):
-            docs[node.target.id] = nxt.value.value
-    lines = []
-    default = cls()
-    for f in dataclasses.fields(cls):
-        value = getattr(default, f.name)
-        if dataclasses.is_dataclass(value):
-            lines += describe(type(value), f"{prefix}{f.name}.")
-        else:
-            lines.append(f"{prefix}{f.name} = {value!r}: {docs.get(f.name, '')}")
-    return lines
-
-
-def to_dict(cfg: Config) -> dict:
-    return dataclasses.asdict(cfg)

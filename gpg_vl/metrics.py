@@ -29,10 +29,11 @@ class MetricsLogger:
             return
         self.out.mkdir(parents=True, exist_ok=True)
         if run_cfg is not None:
+            import dataclasses
+
             import yaml
 
-            from .config import to_dict
-            (self.out / "config.yaml").write_text(yaml.safe_dump(to_dict(run_cfg), sort_keys=False))
+            (self.out / "config.yaml").write_text(yaml.safe_dump(dataclasses.asdict(run_cfg), sort_keys=False))
         jsonl = self.out / "metrics.jsonl"
         if resume_step is None:
             jsonl.unlink(missing_ok=True)

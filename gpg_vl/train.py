@@ -12,11 +12,12 @@ synthetic tasks, the probe and eval/'s benchmarks into the trainer (gpg_vl.hooks
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import logging
 import sys
 
-from .config import describe, list_presets, load_config, preset_path
+from .config import Config, list_presets, load_config, preset_path
 from .errors import run_cli
 from .hooks import Hooks
 
@@ -30,6 +31,28 @@ def default_hooks() -> Hooks:
 
     return Hooks(make_synthetic=write_synthetic, probe=probe, evaluate=evaluate_during_training,
                  check_benchmarks=check_benchmarks)
+
+
+def describe(cls: type = Config, prefix: str = "") -> list[str]:
+    """`key (type) = default: doc` lines for --help-config, from the field docstrings."""
+    import ast
+    import inspect
+
+    docs: dict[str, str] = {}
+    tree = ast.parse(inspect.getsource(cls))
+    body = tree.body[0].body
+    for node, nxt in zip(body, body[1:] + [None]):
+        if isinstance(node, ast.AnnAssign) and isinstance(nxt, ast.Expr) and isinstance(nxt.value, ast.Constant):
+            docs[node.target.id] = nxt.value.value
+    lines = []
+    default = cls()
+    for f in dataclasses.fields(cls):
+        value = getattr(default, f.name)
+        if dataclasses.is_dataclass(value):
+            lines += describe(type(value), f"{prefix}{f.name}.")
+        else:
+            lines.append(f"{prefix}{f.name} = {value!r}: {docs.get(f.name, '')}")
+    return lines
 
 
 def preset_description(name: str) -> str:

@@ -1,6 +1,7 @@
 import pytest
 
-from gpg_vl.config import ConfigError, describe, list_presets, load_config
+from gpg_vl.config import ConfigError, list_presets, load_config
+from gpg_vl.train import describe
 
 
 def test_preset_and_overrides_apply():
