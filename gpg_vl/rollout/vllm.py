@@ -169,7 +169,10 @@ class VLLMEngine:
         self.sleeping: list[str] = []  # vLLM memory pools now released
         self.tp = tensor_parallel_size
         self.tp_group = self._tensor_parallel_group()
-        distributed = torch.distributed.is_available() and torch.distributed.is_initialized()
+        # launched by torchrun / accelerate (RANK set), not merely a process group that an earlier
+        # vLLM engine of this process created for itself (a second engine would then look for RANK)
+        distributed = (torch.distributed.is_available() and torch.distributed.is_initialized()
+                       and "RANK" in os.environ)
         rank = torch.distributed.get_rank() if distributed else 0
         # vLLM inside this process: weights reach it by reference, never pickled
         os.environ["VLLM_ENABLE_V1_MULTIPROCESSING"] = "0"
