@@ -5,9 +5,22 @@
 color: one shape (circle, square or triangle) in one of three well-separated colours on a
        56x56 canvas; "What color is the shape?", answer the colour word.
 count: 1-4 shapes of mixed colours on a 112x112 canvas; "How many shapes are there?".
-Answers are single tokens of the tiny model's tokenizer, so a random policy can hit them.
-The answer is only in the pixels: the question is identical for every record, which is
-what makes the image-blind and shuffled-image controls meaningful.
+
+The evidence study's tasks (bench/study.py), one per task family the presets train:
+grounding:      three shapes of three different colours (of six) in distinct cells of a 3x3
+                grid on a 112x112 canvas; "Find the <colour> shape. Output its bounding
+                box."; the answer is its box in original pixels [x1, y1, x2, y2] (task
+                "grounding": IoU and format rewards, the box written in the model family's
+                convention).
+classification: one shape in one of six colours on a 56x56 canvas; the colour word.
+counting:       1-6 shapes (two sizes, mixed colours, never touching) on a 112x112 canvas;
+                "How many shapes are there?"; the number (task "count").
+
+Answers are single tokens of the tiny model's tokenizer (boxes: numbers), so a random
+policy can hit them. The answer is only in the pixels: apart from the grounding task's
+colour word, the question is identical for every record, and the grounding target's place
+is independent of its colour, which is what makes the image-blind and shuffled-image
+controls meaningful.
 """
 
 from __future__ import annotations
@@ -19,13 +32,17 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw
 
+from gpg_vl.config import SYNTHETIC_TASKS as TASKS
+
 COLORS = {"red": (220, 30, 30), "green": (30, 180, 30), "blue": (30, 60, 220)}
+COLORS6 = {**COLORS, "yellow": (235, 205, 20), "purple": (140, 40, 170), "orange": (245, 130, 20)}
 SHAPES = ("circle", "square", "triangle")
+BACKGROUND = (245, 245, 245)
 
 
 def _draw_shape(draw: ImageDraw.ImageDraw, rng: random.Random, canvas: int, size: int,
-                color: tuple[int, int, int]) -> list[float]:
-    x, y = rng.randint(0, canvas - size), rng.randint(0, canvas - size)
+                color: tuple[int, int, int], at: tuple[int, int] | None = None) -> list[float]:
+    x, y = at if at is not None else (rng.randint(0, canvas - size), rng.randint(0, canvas - size))
     box = [x, y, x + size, y + size]
     kind = rng.choice(SHAPES)
     if kind == "circle":
@@ -53,13 +70,53 @@ def make_record(task: str, index: int, rng: random.Random, image_dir: Path, spli
         for _ in range(n):
             _draw_shape(draw, rng, canvas, rng.randint(14, 24), COLORS[rng.choice(sorted(COLORS))])
         problem, answer, rtask, meta = "How many shapes are there? Answer with a number.", n, "count", {}
+    elif task == "grounding":
+        canvas, image, problem, answer = 112, *_grounding(rng)
+        rtask, meta = "grounding", {}
+    elif task == "classification":
+        canvas = 56
+        image = Image.new("RGB", (canvas, canvas), BACKGROUND)
+        color = rng.choice(sorted(COLORS6))
+        _draw_shape(ImageDraw.Draw(image), rng, canvas, rng.randint(24, 44), COLORS6[color])
+        problem, answer, rtask, meta = "What color is the shape? Answer with one word.", color, "classification", {}
+    elif task == "counting":
+        canvas, image, answer = 112, *_counting(rng)
+        problem, rtask, meta = "How many shapes are there? Answer with a number.", "count", {}
     else:
-        raise ValueError(f"unknown synthetic task {task!r}; valid: color, count")
+        raise ValueError(f"unknown synthetic task {task!r}; valid: {', '.join(TASKS)}")
     name = f"{split}-{index:06d}.png"
     image.save(image_dir / name)
     meta.update(source=f"synthetic_{task}", split=split, image_size=[canvas, canvas])
     return {"id": f"synthetic-{task}-{split}-{index:06d}", "task": rtask, "images": [f"images/{name}"],
             "problem": problem, "answer": answer, "meta": meta}
+
+
+def _grounding(rng: random.Random) -> tuple[Image.Image, str, list[float]]:
+    """Three shapes of distinct colours in distinct cells of a 3x3 grid; one is asked for."""
+    image = Image.new("RGB", (112, 112), BACKGROUND)
+    draw = ImageDraw.Draw(image)
+    cells = rng.sample(range(9), 3)
+    colors = rng.sample(sorted(COLORS6), 3)
+    boxes = []
+    for cell, color in zip(cells, colors):
+        size = rng.randint(20, 34)
+        x0, y0 = (cell % 3) * 37, (cell // 3) * 37
+        at = (x0 + rng.randint(0, 37 - size), y0 + rng.randint(0, 37 - size))
+        boxes.append(_draw_shape(draw, rng, 112, size, COLORS6[color], at))
+    pick = rng.randrange(3)
+    return image, f"Find the {colors[pick]} shape. Output its bounding box.", boxes[pick]
+
+
+def _counting(rng: random.Random) -> tuple[Image.Image, int]:
+    """1-6 shapes in distinct cells of a 4x4 grid (28 px cells), so none touch or overlap."""
+    image = Image.new("RGB", (112, 112), BACKGROUND)
+    draw = ImageDraw.Draw(image)
+    n = rng.randint(1, 6)
+    for cell in rng.sample(range(16), n):
+        size = rng.choice((14, 20))
+        at = ((cell % 4) * 28 + rng.randint(2, 26 - size), (cell // 4) * 28 + rng.randint(2, 26 - size))
+        _draw_shape(draw, rng, 112, size, COLORS6[rng.choice(sorted(COLORS6))], at)
+    return image, n
 
 
 def write_synthetic(task: str, n: int, out_dir: str | Path, split: str = "train", seed: int = 0) -> Path:
@@ -78,7 +135,7 @@ def write_synthetic(task: str, n: int, out_dir: str | Path, split: str = "train"
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Write a synthetic visual task as records.")
-    parser.add_argument("--task", default="color", choices=["color", "count"])
+    parser.add_argument("--task", default="color", choices=list(TASKS))
     parser.add_argument("--n", type=int, default=2000)
     parser.add_argument("--out", required=True)
     parser.add_argument("--split", default="train")

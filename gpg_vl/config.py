@@ -25,6 +25,10 @@ class ConfigError(ValueError):
     pass
 
 
+SYNTHETIC_TASKS = ("color", "count", "grounding", "classification", "counting")
+"""data_prep.synthetic's tasks (data.synthetic): the demo's colour and count, the study's three."""
+
+
 @dataclass
 class ModelConfig:
     path: str = "runs/tiny-qwen2-vl"
@@ -64,7 +68,7 @@ class DataConfig:
     image_root: str = ""
     "Folder that relative image paths resolve against (default: the JSONL's folder)."
     synthetic: str = ""
-    "If set (color | count), generate this synthetic task into `train`'s folder when missing."
+    "If set (color | count | grounding | classification | counting), generate this synthetic task into `train`'s folder when missing."
     synthetic_size: int = 2000
     "Records to generate for a synthetic task."
     template: str = "plain"
@@ -213,6 +217,22 @@ class CheckpointConfig:
 
 
 @dataclass
+class SftConfig:
+    """The supervised warm-start, `python -m gpg_vl.sft` (gpg_vl/sft.py)."""
+
+    steps: int = 0
+    "Optimizer steps of teacher-forced answers on data.train (0: the preset has no warm-start)."
+    prompts_per_step: int = 16
+    "Records per step."
+    lr: float = 1e-3
+    "AdamW learning rate (constant)."
+    answer_format: str = "{answer}"
+    "The target completion; {answer}: the label or number, or the box written in the model family's convention."
+    out_dir: str = ""
+    "Where the warm-started checkpoint is saved (empty: <log.out_dir>/sft); train from it with model.path."
+
+
+@dataclass
 class ProbeConfig:
     size: int = 0
     "Held-out synthetic records for greedy accuracy before/after training (0 = off)."
@@ -254,6 +274,7 @@ class Config:
     rewards: RewardConfig = field(default_factory=RewardConfig)
     log: LogConfig = field(default_factory=LogConfig)
     ckpt: CheckpointConfig = field(default_factory=CheckpointConfig)
+    sft: SftConfig = field(default_factory=SftConfig)
     probe: ProbeConfig = field(default_factory=ProbeConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)
 

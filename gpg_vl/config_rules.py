@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Callable
 
 from . import algos
-from .config import Config, ConfigError
+from .config import SYNTHETIC_TASKS, Config, ConfigError
 
 LOSS_KEYS = {k for spec in algos.LOSSES.values() for k in spec.defaults} | {"clip_eps"}
 PRECISIONS = ("float32", "bfloat16", "float16")
@@ -46,7 +46,7 @@ CHOICES: dict[str, tuple | Callable[[], list[str]]] = {
     "model.dtype": PRECISIONS,
     "model.attn_implementation": ("sdpa", "eager", "flash_attention_2"),
     "model.build_tiny": lambda: ["", *_tiny_families()],
-    "data.synthetic": ("", "color", "count"),
+    "data.synthetic": ("", *SYNTHETIC_TASKS),
     "data.on_bad_record": ("error", "skip"),
     "rollout.engine": _engines,
     "algo.loss": lambda: sorted(algos.LOSSES),

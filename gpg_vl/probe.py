@@ -1,33 +1,48 @@
-"""Does the policy look at the image? Greedy accuracy on fresh synthetic images, against
-the best image-blind accuracy and a shuffled-image control.
+"""Does the policy look at the image? Greedy reward on fresh synthetic images, against the
+best image-blind reward and a shuffled-image control.
 
 A rising reward can be earned by learning the answer format while ignoring the image.
-So the demo measures, before and after training: accuracy on fresh images; the best
-accuracy any image-blind policy can reach (every question is identical, so it is the
-most frequent answer's share); and accuracy when each question is asked with another
-record's image (a policy that reads the image falls back to the blind level there).
+So a synthetic run measures, before and after training (and every `probe.every` steps):
+- `accuracy`: the greedy completions' reward on fresh images, as a share of the stack's
+  maximum, and each rule's mean (`reward/<rule>`);
+- `blind_best_accuracy`: the best share one fixed answer reaches on every question (an
+  image-blind policy's ceiling: apart from the grounding task's colour word the questions
+  are identical, and the target's place is independent of it), over the distinct true
+  answers of the probe set (up to BLIND_CANDIDATES of them);
+- `shuffled_image_accuracy`: each question asked with a seeded random OTHER record's image
+  (a derangement: converters write records sorted by label, so the next record's image
+  would mostly hold the same answer); a policy that reads the image falls to blind level;
+- for label answers (classification, counts): `accuracy/<label>` per true label and
+  `predicted/<label>` (share of completions read as each label, `predicted/other` for
+  none), so a policy that has stopped saying some labels is visible in the numbers.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import logging
+import random
 from collections import Counter
 from pathlib import Path
 
+import torch
+
 from .data.loading import load_records
 from .rewards import score_batch
-from .rollout import Sampling
+from .rollout import RolloutBatch, Sampling
 
 log = logging.getLogger(__name__)
 
+BLIND_CANDIDATES = 64
+MAX_LABELS = 20  # answers with at most this many distinct values are labels (per-label report)
 
-def probe(run, when: str) -> dict | None:
-    """The probe hook (gpg_vl.hooks): accuracy and controls `when` ("before" / "after") training.
 
-    The main process probes; where generation is collective (weights sharded by ZeRO-3 or
-    FSDP, vLLM tensor parallelism) all processes generate the same prompts in step and the
-    main one reports.
+def probe(run, when: str, full: bool = True) -> dict | None:
+    """The probe hook (gpg_vl.hooks): the report `when` ("before" / "after" / "step N").
+
+    `full=False` (periodic probes) skips the controls. The main process probes; where
+    generation is collective (weights sharded by ZeRO-3 or FSDP, vLLM tensor parallelism)
+    all processes generate the same prompts in step and the main one reports.
     """
     main, together = run.accelerator.is_main_process, getattr(run.engine, "collective", False)
     if not run.cfg.probe.size or not (main or together):
@@ -36,10 +51,10 @@ def probe(run, when: str) -> dict | None:
         if main:
             probe_records(run)  # written once, before the others read it
         run.accelerator.wait_for_everyone()
-    result = run_probe(run)
+    result = run_probe(run, full)
     if not main:
         return None
-    log.info("probe %s training: %s", when, result)
+    log.info("probe %s: %s", when, result)
     return result
 
 
@@ -55,26 +70,106 @@ def probe_records(run) -> list:
     return load_records(path)
 
 
-def greedy_scores(run, records: list, batch_prompts: int = 64) -> list[float]:
-    """The stack's total reward of each greedy completion (probe.max_new_tokens long at most)."""
+def greedy(run, records: list, batch_prompts: int = 64) -> list[RolloutBatch]:
+    """Scored batches of the records' greedy completions (probe.max_new_tokens at most)."""
     sampling = Sampling(max_new_tokens=run.cfg.probe.max_new_tokens, greedy=True)
-    out: list[float] = []
+    out = []
     for start in range(0, len(records), batch_prompts):
         batch = run.engine.generate(run.collator(records[start:start + batch_prompts]), 1, sampling)
         score_batch(run.rewards, batch, run.family)
-        out += batch.reward_total.tolist()
+        out.append(batch)
     return out
 
 
-def run_probe(run) -> dict:
+def rescored(run, batch: RolloutBatch, texts: list[str] | None = None, records: list | None = None) -> RolloutBatch:
+    """`batch` scored again with other completions and/or other records (same prompts and images)."""
+    prompts = batch.prompts if records is None else dataclasses.replace(batch.prompts, records=records)
+    texts = batch.texts if texts is None else texts
+    n = len(texts)
+    out = RolloutBatch(prompts, 1, torch.zeros(n, 1, dtype=torch.long), torch.ones(n, 1, dtype=torch.long), texts)
+    score_batch(run.rewards, out, run.family)
+    return out
+
+
+def means(batches: list[RolloutBatch], names: list[str]) -> dict:
+    return {name: float(torch.cat([b.rewards[name] for b in batches]).nanmean()) for name in names}
+
+
+def derangement(n: int, seed: int) -> list[int]:
+    """A seeded permutation of range(n) with no fixed point (n >= 2)."""
+    rng = random.Random(seed)
+    while True:
+        perm = list(range(n))
+        rng.shuffle(perm)
+        if all(i != p for i, p in enumerate(perm)):
+            return perm
+
+
+def run_probe(run, full: bool = True) -> dict:
     records = probe_records(run)
-    hits = greedy_scores(run, records)
-    shuffled = [dataclasses.replace(r, images=records[(i + 1) % len(records)].images)
-                for i, r in enumerate(records)]
-    shuffled_hits = greedy_scores(run, shuffled)
-    answers = Counter(str(r.answer) for r in records)
-    top = max(run.rewards.total({n: [1.0] for n in run.rewards.names}))
-    return {"n": len(records),
-            "accuracy": sum(hits) / len(hits) / top,
-            "blind_best_accuracy": answers.most_common(1)[0][1] / len(records),
-            "shuffled_image_accuracy": sum(shuffled_hits) / len(shuffled_hits) / top}
+    names = list(run.rewards.names)
+    top = max(run.rewards.total({n: [1.0] for n in names}))
+    batches = greedy(run, records)
+    totals = torch.cat([b.reward_total for b in batches])
+    out: dict = {"n": len(records), "accuracy": float(totals.mean()) / top}
+    out.update({f"reward/{k}": v for k, v in means(batches, names).items()})
+    if len({str(r.answer) for r in records}) <= MAX_LABELS and not any(isinstance(r.answer, list) for r in records):
+        out.update(label_report(run, batches, top))
+    if full and len(records) > 1:
+        perm = derangement(len(records), run.cfg.seed + 2)
+        shuffled = greedy(run, [dataclasses.replace(r, images=records[j].images) for r, j in zip(records, perm)])
+        out["shuffled_image_accuracy"] = float(torch.cat([b.reward_total for b in shuffled]).mean()) / top
+        out.update({f"shuffled/reward/{k}": v for k, v in means(shuffled, names).items()})
+        best, best_means = blind_best(run, batches)
+        out["blind_best_accuracy"] = best / top
+        out.update({f"blind/reward/{k}": v for k, v in best_means.items()})
+    return out
+
+
+def blind_best(run, batches: list[RolloutBatch]) -> tuple[float, dict]:
+    """(best mean total reward, its rules' means) of one fixed answer given to every record,
+    over (up to BLIND_CANDIDATES of) the records' own true answers, each written as the run
+    teaches answers (`sft.answer_format`; boxes in the family's convention)."""
+    from .sft import answer_text
+
+    adapter, fmt = run.collator.family, run.cfg.sft.answer_format
+    seen: dict[str, None] = {}
+    for b in batches:
+        for i, r in enumerate(b.prompts.records):
+            orig = b.prompts.original_sizes[i][0] if b.prompts.original_sizes[i] else None
+            inp = b.prompts.input_sizes[i][0] if b.prompts.input_sizes[i] else None
+            seen.setdefault(answer_text(r, adapter, orig, inp, fmt), None)
+    candidates = list(seen)
+    if len(candidates) > BLIND_CANDIDATES:
+        candidates = random.Random(0).sample(candidates, BLIND_CANDIDATES)
+    best, best_means = -float("inf"), {}
+    for text in candidates:
+        fixed = [rescored(run, b, [text] * len(b.texts)) for b in batches]
+        total = float(torch.cat([b.reward_total for b in fixed]).mean())
+        if total > best:
+            best, best_means = total, means(fixed, list(run.rewards.names))
+    return best, best_means
+
+
+def label_report(run, batches: list[RolloutBatch], top: float) -> dict:
+    """accuracy/<label> per true label and predicted/<label>: the share of completions read
+    as each label (the label whose answer the reward stack pays in full), `other` for none."""
+    records = [r for b in batches for r in b.prompts.records]
+    hits = torch.cat([b.reward_total for b in batches]) / top
+    truth = [str(r.answer) for r in records]
+    labels = sorted(set(truth), key=lambda t: (len(t), t))
+    read = ["other"] * len(records)
+    for label in labels:
+        paid = torch.cat([rescored(run, b, records=[dataclasses.replace(r, answer=type(r.answer)(label))
+                                                    for r in b.prompts.records]).reward_total for b in batches])
+        for i in (paid >= top - 1e-6).nonzero().flatten().tolist():
+            if read[i] == "other":
+                read[i] = label
+    out = {}
+    for label in labels:
+        rows = [i for i, t in enumerate(truth) if t == label]
+        out[f"accuracy/{label}"] = float(hits[rows].mean())
+    counts = Counter(read)
+    for label in [*labels, "other"]:
+        out[f"predicted/{label}"] = counts.get(label, 0) / len(records)
+    return out

@@ -15,12 +15,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..config import Config, ConfigError
+from ..config import SYNTHETIC_TASKS, Config, ConfigError
 from .loading import load_records
 from .tasks import task_checks
 
 log = logging.getLogger(__name__)
-SYNTHETIC_TASKS = ("color", "count")
 DATA_SUFFIXES = (".jsonl", ".json", ".parquet")
 
 

@@ -150,6 +150,15 @@ def to_original_pixels(box: Box, convention: str, original_size: Size | None,
     return [box[0] * sx, box[1] * sy, box[2] * sx, box[3] * sy]
 
 
+def from_original_pixels(box: Box, convention: str, original_size: Size,
+                         input_size: Size | None = None) -> Box:
+    """The inverse of `to_original_pixels`: an original-pixel box written in `convention`."""
+    if convention not in _SCALES:
+        raise ValueError(f"unknown box convention {convention!r}; known: {', '.join(_SCALES)}")
+    sx, sy = _SCALES[convention](original_size, input_size or original_size)
+    return [box[0] / sx, box[1] / sy, box[2] / sx, box[3] / sy]
+
+
 def clean_box(box: Box | None, size: Size | None = None) -> Box | None:
     """Reorder swapped corners, clip to the image (if size known); None if empty/non-finite."""
     if box is None or len(box) != 4 or not all(math.isfinite(v) for v in box):
