@@ -44,6 +44,17 @@ def predicted_box(text: str, ctx: RewardContext, i: int, record: Any) -> list[fl
     return [round(v, 2) for v in box] if box is not None else None
 
 
+def answer_text(text: str) -> str:
+    """The answer `answer_match` reads from a completion, as the report shows it (its tail)."""
+    return extract_answer(text)[-MAX_PARSED_CHARS:]
+
+
+def read_back(text: str, ctx: RewardContext, i: int, record: Any) -> Any:
+    """What the rules read from a completion: the predicted box (original pixels) for a
+    grounding record, else the answer text."""
+    return predicted_box(text, ctx, i, record) if record.task == "grounding" else answer_text(text)
+
+
 def grounding_items(completions: list[str], records: list, ctx: RewardContext) -> list[Item]:
     """IoU with the record's box (0 without a parseable box) and hit = IoU > 0.5."""
     ious = rule_scores("iou", completions, records, ctx)
@@ -55,7 +66,7 @@ def grounding_items(completions: list[str], records: list, ctx: RewardContext) -
 def answer_items(completions: list[str], records: list, ctx: RewardContext) -> list[Item]:
     """1/0 by `answer_match` (choice letter, label, math equivalence or count, by task)."""
     correct = rule_scores("answer_match", completions, records, ctx)
-    return [Item(score=c, values={"correct": c}, parsed=extract_answer(text)[-MAX_PARSED_CHARS:])
+    return [Item(score=c, values={"correct": c}, parsed=answer_text(text))
             for text, c in zip(completions, correct)]
 
 
