@@ -5,6 +5,9 @@ with a fixed seed, shown worst first) the page shows the image, with the true bo
 green and the predicted box in red for grounding items, the prompt, the completion, what
 the rule read from it, the truth and the score. Numbers tell how well; this page tells
 why: boxes in the wrong convention, answers outside the tags, runaway reasoning.
+
+The training run's rollout report (rollout_report.py) draws its pages here too: its rows
+add `rewards` ({rule: value}) and `advantage`, shown in the answer column.
 """
 
 from __future__ import annotations
@@ -14,7 +17,11 @@ import json
 import random
 from pathlib import Path
 
-from PIL import Image, ImageDraw
+from PIL import ImageDraw
+
+from gpg_vl.data.vision import ImageError, open_image
+
+from .results import table_metrics
 
 THUMB_SIDE = 320
 TRUE_COLOR, PRED_COLOR = (0, 170, 0), (220, 0, 0)
@@ -34,13 +41,13 @@ def _as_box(value) -> list[float] | None:
 
 
 def thumbnail(row: dict, path: Path) -> bool:
-    """Save the row's first image, longest side THUMB_SIDE, boxes drawn; False if unreadable."""
+    """Save the row's first image (a path, or embedded), longest side THUMB_SIDE, boxes
+    drawn (original-pixel boxes, scaled with the image); False if unreadable."""
     if not row.get("images"):
         return False
     try:
-        with Image.open(row["images"][0]) as im:
-            image = im.convert("RGB")
-    except OSError:
+        image = open_image(row["images"][0])
+    except ImageError:
         return False
     scale = THUMB_SIDE / max(image.size)
     image = image.resize((max(1, round(image.width * scale)), max(1, round(image.height * scale))))
@@ -59,22 +66,42 @@ def _item_html(rank: int, row: dict, thumb: str | None) -> str:
             f"<td>{image}</td><td><pre>{esc(row['prompt'])}</pre></td>"
             f"<td><pre>{esc(row['completion'])}</pre></td>"
             f"<td>read: <code>{esc(json.dumps(row['parsed'], ensure_ascii=False))}</code><br>"
-            f"truth: <code>{esc(json.dumps(row['answer'], ensure_ascii=False))}</code></td></tr>")
+            f"truth: <code>{esc(json.dumps(row['answer'], ensure_ascii=False))}</code>{_rewards_html(row)}</td></tr>")
+
+
+def _rewards_html(row: dict) -> str:
+    """A rollout row's reward per rule and advantage ("" for an eval row, which has neither)."""
+    out = ""
+    if row.get("rewards"):
+        out += "<br>rewards: " + ", ".join(f"{html.escape(k)} {v:.3f}" for k, v in row["rewards"].items())
+    if row.get("advantage") is not None:
+        out += f"<br>advantage: {row['advantage']:+.3f}"
+    return out
+
+
+def summary(metrics: dict) -> str:
+    """'name value, ...' of the metrics the results table lists (long breakdowns left out)."""
+    return ", ".join(f"{k} {metrics[k]:.2f}" for k in table_metrics(list(metrics)))
 
 
 def write_report(rows: list[dict], folder: Path, title: str, metrics: dict, n_items: int = 24) -> Path:
     """folder/index.html plus folder/item-XXX.png for the picked items."""
+    shown = pick_items(rows, n_items)
+    return write_page(shown, folder, title, f"{len(rows)} items: {summary(metrics)}. Showing {len(shown)}, worst first")
+
+
+def write_page(shown: list[dict], folder: Path, title: str, intro: str) -> Path:
+    """folder/index.html showing the rows `shown`, in order, with folder/item-XXX.png
+    thumbnails; `intro` (plain text) heads the table."""
     folder.mkdir(parents=True, exist_ok=True)
     body = []
-    for rank, row in enumerate(pick_items(rows, n_items), 1):
+    for rank, row in enumerate(shown, 1):
         name = f"item-{rank:03d}.png"
         body.append(_item_html(rank, row, name if thumbnail(row, folder / name) else None))
-    summary = ", ".join(f"{k} {v:.2f}" for k, v in metrics.items())
     page = (f"<!doctype html><meta charset='utf-8'><title>{html.escape(title)}</title>"
             "<style>body{font-family:sans-serif}td{vertical-align:top;border-top:1px solid #ccc;padding:4px}"
             "pre{white-space:pre-wrap;max-width:36em;max-height:24em;overflow:auto}</style>"
-            f"<h1>{html.escape(title)}</h1><p>{len(rows)} items: {html.escape(summary)}. "
-            f"Showing {len(body)}, worst first; <span style='color:green'>true box</span>, "
+            f"<h1>{html.escape(title)}</h1><p>{html.escape(intro)}; <span style='color:green'>true box</span>, "
             f"<span style='color:red'>predicted box</span>.</p>"
             "<table><tr><th>#</th><th>image</th><th>prompt</th><th>completion</th><th>answer</th></tr>"
             + "".join(body) + "</table>")

@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import os
 import re
+from collections import Counter
 from pathlib import Path
 
 
@@ -44,6 +45,17 @@ def update_results(out: Path, tag: str, model: str, benchmark: str, entry: dict)
     return results
 
 
+TABLE_BREAKDOWN = 12
+"""A breakdown (metrics `name/<label>`) of more labels than this stays in results.json, out
+of the table: 102 flowers' accuracy/<class> and predicted/<label> would bury it."""
+
+
+def table_metrics(metrics: list[str]) -> list[str]:
+    """The metrics the table lists: every plain one, and breakdowns of at most TABLE_BREAKDOWN labels."""
+    size = Counter(m.split("/")[0] for m in metrics if "/" in m)
+    return [m for m in metrics if "/" not in m or size[m.split("/")[0]] <= TABLE_BREAKDOWN]
+
+
 def _cell(entry: dict | None, metric: str) -> str:
     if entry is None or metric not in entry["metrics"]:
         return "-"
@@ -51,7 +63,8 @@ def _cell(entry: dict | None, metric: str) -> str:
 
 
 def markdown_table(results: dict) -> str:
-    """Headline metric per benchmark x checkpoint, then every metric, each cell 'value (n=count)'."""
+    """Headline metric per benchmark x checkpoint, then every metric (but long breakdowns,
+    see TABLE_BREAKDOWN), each cell 'value (n=count)'."""
     tags = list(results)
     benchmarks: list[str] = []
     for tag in tags:
@@ -75,7 +88,7 @@ def markdown_table(results: dict) -> str:
         for t in tags:
             if entry(t, bench):
                 metrics += [m for m in entry(t, bench)["metrics"] if m not in metrics]
-        for metric in metrics:
+        for metric in table_metrics(metrics):
             lines.append(f"| {bench} | {metric} | " + " | ".join(_cell(entry(t, bench), metric) for t in tags) + " |")
     lines += ["", "Checkpoints: " + "; ".join(f"`{t}` = {results[t]['model']}" for t in tags), ""]
     return "\n".join(lines)

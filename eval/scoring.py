@@ -13,12 +13,12 @@ samples file, so a resumed run and a fresh run give the same table.
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from functools import lru_cache
 from typing import Any
 
 from gpg_vl.rewards import RewardContext, RewardStack
-from gpg_vl.rewards.answers import extract_answer
+from gpg_vl.rewards.answers import extract_answer, label_match, normalize_label
 from gpg_vl.rewards.box_rules import predicted_box as scored_box
 
 from .registry import Item
@@ -44,6 +44,17 @@ def predicted_box(text: str, ctx: RewardContext, i: int, record: Any) -> list[fl
     return [round(v, 2) for v in box] if box is not None else None
 
 
+def answer_text(text: str) -> str:
+    """The answer `answer_match` reads from a completion, as the report shows it (its tail)."""
+    return extract_answer(text)[-MAX_PARSED_CHARS:]
+
+
+def read_back(text: str, ctx: RewardContext, i: int, record: Any) -> Any:
+    """What the rules read from a completion: the predicted box (original pixels) for a
+    grounding record, else the answer text."""
+    return predicted_box(text, ctx, i, record) if record.task == "grounding" else answer_text(text)
+
+
 def grounding_items(completions: list[str], records: list, ctx: RewardContext) -> list[Item]:
     """IoU with the record's box (0 without a parseable box) and hit = IoU > 0.5."""
     ious = rule_scores("iou", completions, records, ctx)
@@ -55,7 +66,7 @@ def grounding_items(completions: list[str], records: list, ctx: RewardContext) -
 def answer_items(completions: list[str], records: list, ctx: RewardContext) -> list[Item]:
     """1/0 by `answer_match` (choice letter, label, math equivalence or count, by task)."""
     correct = rule_scores("answer_match", completions, records, ctx)
-    return [Item(score=c, values={"correct": c}, parsed=extract_answer(text)[-MAX_PARSED_CHARS:])
+    return [Item(score=c, values={"correct": c}, parsed=answer_text(text))
             for text, c in zip(completions, correct)]
 
 
@@ -81,6 +92,33 @@ def by_group(rows: list[dict], group: str, key: str = "correct", name: str = "ac
 
 def accuracy(rows: list[dict]) -> dict[str, float]:
     return means(rows, {"accuracy": "correct"})
+
+
+NO_ANSWER, OTHER_LABEL = "(none)", "(other)"
+"""predicted/ buckets of an empty answer, and of one naming none of the classes (or several)."""
+
+
+def predicted_class(row: dict, classes: list[str]) -> str:
+    """The class a sample row's answer names (label_match, strict: the training matcher),
+    NO_ANSWER or OTHER_LABEL."""
+    answer = row.get("parsed") or ""
+    if not normalize_label(answer):
+        return NO_ANSWER
+    if row["values"]["correct"]:
+        return str(row["answer"])
+    return next((c for c in classes if label_match(answer, c)), OTHER_LABEL)
+
+
+def classification_accuracy(rows: list[dict]) -> dict[str, float]:
+    """accuracy; accuracy/<class> per true class; predicted/<label>: percent of items whose
+    answer names each class (plus (other) and (none)). A policy collapsed onto a few labels
+    shows as classes at 0 in both."""
+    classes = sorted({str(r["answer"]) for r in rows})
+    per_class = by_group([{**r, "groups": {"class": str(r["answer"])}} for r in rows], "class")
+    counts = Counter(predicted_class(r, classes) for r in rows)
+    shares = {f"predicted/{label}": 100.0 * counts[label] / len(rows) if rows else 0.0
+              for label in classes + [OTHER_LABEL, NO_ANSWER]}
+    return {**accuracy(rows), **per_class, **shares}
 
 
 def grounding_accuracy(rows: list[dict]) -> dict[str, float]:

@@ -204,6 +204,10 @@ class LogConfig:
     "Show a progress bar."
     plot: bool = True
     "Write reward_curve.png at the end (needs matplotlib)."
+    report_every: int = 0
+    "Every N steps, reports/step-N/index.html: rollouts, their boxes, rewards per rule and advantages (0 = off)."
+    report_groups: int = 2
+    "Groups the rollout report shows, all G rollouts each: best and worst mean reward alternately."
 
 
 @dataclass

@@ -88,6 +88,8 @@ RANGES = {  # key -> (test, what it must be); a run with these would fail or lea
     "lora.target_modules": (lambda v: all(isinstance(m, str) and m for m in v), "a list of module names, e.g. [q_proj, v_proj]"),
     "lora.modules_to_save": (lambda v: all(isinstance(m, str) and m for m in v), "a list of module names, e.g. [lm_head]"),
     "log.every": (lambda v: v >= 1, ">= 1"),
+    "log.report_every": (lambda v: v >= 0, ">= 0 (0 = off)"),
+    "log.report_groups": (lambda v: v >= 1, ">= 1"),
     "ckpt.every": (lambda v: v >= 0, ">= 0 (0 = only at the end)"),
     "probe.size": (lambda v: v >= 0, ">= 0"),
     "eval.every": (lambda v: v >= 0, ">= 0"),

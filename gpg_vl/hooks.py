@@ -3,12 +3,13 @@
 gpg_vl never imports eval/ or data_prep/. `python -m gpg_vl.train` wires them in
 (`gpg_vl.train.default_hooks`); a caller of `trainer.train(cfg, hooks)` may pass its own,
 or none for a run that needs none. A config that needs a missing hook fails at once with
-a ConfigError naming the key (probe.size, eval.every, data.synthetic).
+a ConfigError naming the key (probe.size, eval.every, data.synthetic, log.report_every).
 
     make_synthetic(task, n, out_dir, split, seed) -> Path   # out_dir/<split>.jsonl + out_dir/images/
     probe(run, when) -> dict | None      # when: "before" | "after"; None off the main process
     evaluate(run, step) -> dict          # {"eval/<benchmark>/<metric>": value}; {} off the main process
     check_benchmarks(benchmarks) -> None # eval.benchmarks' names, before any data loads (raises ConfigError)
+    report(run, step, batch) -> Path     # main process: a page of the step's scored RolloutBatch
 """
 
 from __future__ import annotations
@@ -33,6 +34,8 @@ class Hooks:
     "Held-out benchmarks every eval.every steps."
     check_benchmarks: Callable[[dict], None] | None = None
     "Check eval.benchmarks before any data or weights load (preflight); skipped when absent."
+    report: Callable[[Any, int, Any], Path] | None = None
+    "Rollout report every log.report_every steps, on the main process (after the update: advantages set)."
 
     def need(self, name: str, key: str) -> Callable:
         """The hook `name`, or a ConfigError saying that config key `key` asks for it."""
@@ -49,5 +52,7 @@ def check_hooks(cfg: Config, hooks: Hooks, synthetic_due: bool) -> None:
         hooks.need("make_synthetic", f"probe.size={cfg.probe.size}")
     if cfg.eval.every:
         hooks.need("evaluate", f"eval.every={cfg.eval.every}")
+    if cfg.log.report_every:
+        hooks.need("report", f"log.report_every={cfg.log.report_every}")
     if synthetic_due:
         hooks.need("make_synthetic", f"data.synthetic={cfg.data.synthetic}")

@@ -23,14 +23,16 @@ from .hooks import Hooks
 
 
 def default_hooks() -> Hooks:
-    """The CLI's hooks: data_prep.synthetic, gpg_vl.probe and eval.periodic (imported only here)."""
+    """The CLI's hooks: data_prep.synthetic, gpg_vl.probe, eval.periodic and eval.rollout_report
+    (imported only here)."""
     from data_prep.synthetic import write_synthetic
     from eval.periodic import check_benchmarks, evaluate_during_training
+    from eval.rollout_report import write_rollout_report
 
     from .probe import probe
 
     return Hooks(make_synthetic=write_synthetic, probe=probe, evaluate=evaluate_during_training,
-                 check_benchmarks=check_benchmarks)
+                 check_benchmarks=check_benchmarks, report=write_rollout_report)
 
 
 def describe(cls: type = Config, prefix: str = "") -> list[str]:

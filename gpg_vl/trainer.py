@@ -96,6 +96,8 @@ def train(cfg: Config, hooks: Hooks | None = None) -> dict:
         carry = got.carry
         t_collect = time.perf_counter() - t0
         metrics = policy_update(run, got.batch, got.num_valid)
+        if cfg.log.report_every and (step + 1) % cfg.log.report_every == 0 and run.accelerator.is_main_process:
+            run.hooks.report(run, step + 1, got.batch)  # rollouts as a page: a gamed reward shows at a glance
         run.engine.load_weights(run.policy)
         metrics.update(step_metrics(run, got, t_collect, time.perf_counter() - t0))
         if cfg.eval.every and (step + 1) % cfg.eval.every == 0:

@@ -65,6 +65,7 @@ print(sorted(n for n in sys.modules if n.split(".")[0] in {OUTSIDE!r}))
     (["probe.size=8"], "probe.size=8: needs the probe hook"),
     (["probe.size=0", "eval.every=2", "eval.benchmarks={refcoco_val: x.jsonl}"], "eval.every=2: needs the evaluate hook"),
     (["probe.size=0"], "data.synthetic=color: needs the make_synthetic hook"),
+    (["probe.size=0", "log.report_every=5"], "log.report_every=5: needs the report hook"),
 ])
 def test_a_missing_hook_is_a_config_error_naming_the_key(tmp_path, overrides, message):
     from gpg_vl.preflight import check_values

@@ -5,10 +5,12 @@ data_prep.visual_rft_cls).
 Protocol (Visual-RFT, which the GPG paper follows): R1 answer tags, greedy; right when the
 <answer> label equals the true label after lower-casing and dropping spaces/underscores.
 Strict equality, not Visual-RFT's containment ("A or B or C" would match every label).
+Besides accuracy: accuracy/<class> and predicted/<label> (scoring.classification_accuracy),
+so a policy that never answers some classes shows it in the numbers.
 """
 
 from ..registry import register_benchmark
-from ..scoring import accuracy, answer_items
+from ..scoring import answer_items, classification_accuracy
 
 SETS = {
     "fewshot_flower102": "flower102/test.jsonl",
@@ -18,5 +20,5 @@ SETS = {
 }
 
 for _name, _data in SETS.items():
-    register_benchmark(_name, data=_data, template="r1", metrics=accuracy, headline="accuracy",
-                       description=f"{_name.split('_', 1)[1]} test: accuracy (strict label match)")(answer_items)
+    register_benchmark(_name, data=_data, template="r1", metrics=classification_accuracy, headline="accuracy",
+                       description=f"{_name.split('_', 1)[1]} test: accuracy (strict label match), per class, predicted labels")(answer_items)

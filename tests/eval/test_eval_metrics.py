@@ -8,6 +8,8 @@ import pytest
 
 from eval import benchmarks  # noqa: F401
 from eval.registry import get_benchmark
+from eval.results import markdown_table
+from eval.runner import sample_row
 from eval.scoring import answer_items, by_group, grounding_items, percent
 from gpg_vl.data.record import Record
 from gpg_vl.rewards import RewardContext
@@ -95,6 +97,37 @@ def test_mathvista_groups_and_published_prompt():
             for c, q in [(1.0, "multi_choice"), (0.0, "free_form"), (1.0, "free_form"), (1.0, "free_form")]]
     assert bench.metrics(rows) == pytest.approx({"accuracy": 75.0, "accuracy/free_form": 200 / 3,
                                                  "accuracy/multi_choice": 100.0})
+
+
+def test_fewshot_reports_per_class_accuracy_and_the_labels_predicted():
+    """A policy that never answers "rose": its accuracy and its predicted share are both 0."""
+    cases = [("daisy", "<answer>daisy</answer>"), ("daisy", "<answer>Daisy.</answer>"),
+             ("daisy", "<answer>a sunflower</answer>"),                   # names no class: (other)
+             ("rose", "<answer>daisy</answer>"), ("rose", "<answer>tulip</answer>"),
+             ("tulip", "<answer>tulip</answer>"), ("tulip", "<answer>rose or tulip</answer>"),  # two labels: (other)
+             ("tulip", "<answer></answer>")]                              # no answer: (none)
+    records = [rec("classification", label) for label, _ in cases]
+    items = answer_items([c for _, c in cases], records, RewardContext())
+    rows = [sample_row(r, "q", c, it, {}) for r, (_, c), it in zip(records, cases, items)]
+    assert get_benchmark("fewshot_flower102").metrics(rows) == pytest.approx({
+        "accuracy": 37.5,                                                 # 3 of 8
+        "accuracy/daisy": 200 / 3, "accuracy/rose": 0.0, "accuracy/tulip": 100 / 3,
+        "predicted/daisy": 37.5,                                          # 2 right + 1 rose: 3 of 8
+        "predicted/rose": 0.0, "predicted/tulip": 25.0,                   # 1 right + 1 rose: 2 of 8
+        "predicted/(other)": 25.0, "predicted/(none)": 12.5})
+
+
+def test_the_table_leaves_long_breakdowns_to_results_json():
+    """102 classes would add 200 rows per checkpoint; CV-Bench's 3 tasks stay."""
+    flowers = {"accuracy": 50.0, **{f"accuracy/class{i}": 50.0 for i in range(13)},
+               **{f"predicted/class{i}": 7.0 for i in range(13)}}
+    cv = {"accuracy": 40.0, "accuracy/Count": 30.0, "accuracy/Depth": 50.0, "accuracy/Relation": 40.0}
+    results = {"ckpt": {"model": "m", "benchmarks": {
+        "fewshot_flower102": {"n": 26, "headline": "accuracy", "metrics": flowers},
+        "cvbench": {"n": 10, "headline": "accuracy", "metrics": cv}}}}
+    table = markdown_table(results)
+    assert "| fewshot_flower102 | accuracy | 50.00 (n=26) |" in table and "class" not in table
+    assert "| cvbench | accuracy/Depth | 50.00 (n=10) |" in table
 
 
 def test_percent_and_groups_of_nothing():

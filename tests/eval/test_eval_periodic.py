@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
+import pytest
+
 from eval.periodic import evaluate_during_training
 from eval_helpers import read_jsonl
 from gpg_vl.config import load_config
@@ -23,7 +25,11 @@ def test_hook_logs_eval_metrics_with_the_runs_engine(tiny_qwen2_vl, bench_data, 
     generate = run.engine.generate
     run.engine.generate = lambda prompts, n, sampling: calls.append(sampling) or generate(prompts, n, sampling)
     metrics = evaluate_during_training(run, 5)
-    assert set(metrics) == {"eval/refcoco_val/accuracy", "eval/refcoco_val/miou", "eval/fewshot_flower102/accuracy"}
+    headline = {"eval/refcoco_val/accuracy", "eval/refcoco_val/miou", "eval/fewshot_flower102/accuracy"}
+    shares = {k: v for k, v in metrics.items() if k.startswith("eval/fewshot_flower102/predicted/")}
+    per_class = {k for k in metrics if k.startswith("eval/fewshot_flower102/accuracy/")}
+    assert set(metrics) == headline | set(shares) | per_class and per_class
+    assert "eval/fewshot_flower102/predicted/(none)" in shares and sum(shares.values()) == pytest.approx(100.0)
     assert all(0.0 <= v <= 100.0 for v in metrics.values())
     rows = read_jsonl(tmp_path / "run" / "eval" / "step-000005" / "refcoco_val.jsonl")
     assert len(rows) == 2 and "First output the thinking process" in rows[0]["prompt"]   # the benchmark's template
