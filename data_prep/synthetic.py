@@ -7,13 +7,13 @@ color: one shape (circle, square or triangle) in one of three well-separated col
 count: 1-4 shapes of mixed colours on a 112x112 canvas; "How many shapes are there?".
 
 The evidence study's tasks (bench/study.py), one per task family the presets train:
-grounding:      three shapes of three different colours (of six) in distinct cells of a 3x3
-                grid on a 112x112 canvas; "Find the <colour> shape. Output its bounding
-                box."; the answer is its box in original pixels [x1, y1, x2, y2] (task
-                "grounding": IoU and format rewards, the box written in the model family's
-                convention).
+grounding:      two shapes of two different colours (of six) in distinct cells of a 2x2
+                grid on a 112x112 canvas, each 31-51 px at a random place in its cell;
+                "Find the <colour> shape. Output its bounding box."; the answer is its box
+                in original pixels [x1, y1, x2, y2] (task "grounding": IoU and format
+                rewards, the box written in the model family's convention).
 classification: one shape in one of six colours on a 56x56 canvas; the colour word.
-counting:       1-6 shapes (two sizes, mixed colours, never touching) on a 112x112 canvas;
+counting:       1-6 shapes (20 px, mixed kinds and colours, never touching) on a 112x112 canvas;
                 "How many shapes are there?"; the number (task "count").
 
 Answers are single tokens of the tiny model's tokenizer (boxes: numbers), so a random
@@ -71,7 +71,8 @@ def make_record(task: str, index: int, rng: random.Random, image_dir: Path, spli
             _draw_shape(draw, rng, canvas, rng.randint(14, 24), COLORS[rng.choice(sorted(COLORS))])
         problem, answer, rtask, meta = "How many shapes are there? Answer with a number.", n, "count", {}
     elif task == "grounding":
-        canvas, image, problem, answer = 112, *_grounding(rng)
+        canvas = 112
+        image, problem, answer = _grounding(rng, canvas)
         rtask, meta = "grounding", {}
     elif task == "classification":
         canvas = 56
@@ -91,29 +92,30 @@ def make_record(task: str, index: int, rng: random.Random, image_dir: Path, spli
             "problem": problem, "answer": answer, "meta": meta}
 
 
-def _grounding(rng: random.Random) -> tuple[Image.Image, str, list[float]]:
-    """Three shapes of distinct colours in distinct cells of a 3x3 grid; one is asked for."""
-    image = Image.new("RGB", (112, 112), BACKGROUND)
+def _grounding(rng: random.Random, canvas: int = 112, grid: int = 2, shapes: int = 2) -> tuple[Image.Image, str, list[float]]:
+    """`shapes` shapes of distinct colours in distinct cells of a grid x grid layout; one is asked for."""
+    image = Image.new("RGB", (canvas, canvas), BACKGROUND)
     draw = ImageDraw.Draw(image)
-    cells = rng.sample(range(9), 3)
-    colors = rng.sample(sorted(COLORS6), 3)
+    cell = canvas // grid
+    cells = rng.sample(range(grid * grid), shapes)
+    colors = rng.sample(sorted(COLORS6), shapes)
     boxes = []
-    for cell, color in zip(cells, colors):
-        size = rng.randint(20, 34)
-        x0, y0 = (cell % 3) * 37, (cell // 3) * 37
-        at = (x0 + rng.randint(0, 37 - size), y0 + rng.randint(0, 37 - size))
-        boxes.append(_draw_shape(draw, rng, 112, size, COLORS6[color], at))
-    pick = rng.randrange(3)
+    for where, color in zip(cells, colors):
+        size = rng.randint(cell * 5 // 9, cell * 11 // 12)
+        x0, y0 = (where % grid) * cell, (where // grid) * cell
+        at = (x0 + rng.randint(0, cell - size), y0 + rng.randint(0, cell - size))
+        boxes.append(_draw_shape(draw, rng, canvas, size, COLORS6[color], at))
+    pick = rng.randrange(shapes)
     return image, f"Find the {colors[pick]} shape. Output its bounding box.", boxes[pick]
 
 
 def _counting(rng: random.Random) -> tuple[Image.Image, int]:
-    """1-6 shapes in distinct cells of a 4x4 grid (28 px cells), so none touch or overlap."""
+    """1-6 shapes of one size in distinct cells of a 4x4 grid (28 px cells), none touching."""
     image = Image.new("RGB", (112, 112), BACKGROUND)
     draw = ImageDraw.Draw(image)
     n = rng.randint(1, 6)
     for cell in rng.sample(range(16), n):
-        size = rng.choice((14, 20))
+        size = 20
         at = ((cell % 4) * 28 + rng.randint(2, 26 - size), (cell // 4) * 28 + rng.randint(2, 26 - size))
         _draw_shape(draw, rng, 112, size, COLORS6[rng.choice(sorted(COLORS6))], at)
     return image, n

@@ -172,6 +172,8 @@ class OptimConfig:
     "Training forward micro-batches hold at most this many padded tokens, counted in the layout that runs (packed: each prompt once)."
     logprob_chunk_tokens: int | None = None
     "Completion tokens per lm_head + log-softmax chunk in the training forward (null: 2^26 logits' worth; 0: all at once)."
+    max_rollouts: int = 0
+    "Stop once this many prompts' groups have been rolled out per process, resamples included (0 = off): equal-rollout comparisons of losses."
     max_skipped: int = 3
     "Steps in a row whose loss or gradient is not finite (each skipped, weights untouched) before the run stops."
 
@@ -242,6 +244,10 @@ class ProbeConfig:
     "Held-out synthetic records for greedy accuracy before/after training (0 = off)."
     max_new_tokens: int = 4
     "Greedy decoding length for the probe."
+    every: int = 0
+    "Also probe every N steps, without the controls (logged as probe/<metric>; 0 = before and after only)."
+    data: str = ""
+    "Held-out records of the synthetic task (JSONL); empty: probe.size fresh ones under log.out_dir/probe_data."
 
 
 @dataclass
@@ -372,7 +378,7 @@ def load_config(preset: str | None = None, overrides: list[str] = ()) -> Config:
         if "=" not in item:
             raise ConfigError(f"override {item!r} is not key=value")
         key, raw = item.split("=", 1)
-        parsed.append((item, _nest(key.strip(), _override_value(raw))))
+        parsed.append((item, _nest(key.strip(), _override_value(raw, _declared(key.strip())))))
     new_loss = next((v["algo"]["loss"] for _, v in reversed(parsed)
                      if isinstance(v.get("algo"), dict) and "loss" in v["algo"]), None)
     if preset:
@@ -397,12 +403,24 @@ def load_config(preset: str | None = None, overrides: list[str] = ()) -> Config:
     return cfg
 
 
-def _override_value(raw: str) -> Any:
+def _declared(dotted: str) -> Any:
+    """The declared type of a dotted key (None if there is no such key: _merge names it)."""
+    cls: Any = Config
+    for part in dotted.split("."):
+        if not dataclasses.is_dataclass(cls) or part not in {f.name for f in dataclasses.fields(cls)}:
+            return None
+        cls = typing.get_type_hints(cls)[part]
+    return cls
+
+
+def _override_value(raw: str, declared: Any = None) -> Any:
     """A command-line value: YAML, except that an empty value is the empty string
-    (`model.build_tiny=`) and text YAML cannot read stays text (`data.template={question} Why?`)."""
+    (`model.build_tiny=`), text YAML cannot read stays text (`data.template={question} Why?`),
+    and a key declared `str` keeps its text as written (`sft.answer_format={answer}`)."""
     if not raw.strip():
         return ""
     try:
-        return yaml.safe_load(raw)
+        value = yaml.safe_load(raw)
     except yaml.YAMLError:
         return raw
+    return raw if declared is str and not isinstance(value, str) else value

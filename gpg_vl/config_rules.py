@@ -92,6 +92,11 @@ RANGES = {  # key -> (test, what it must be); a run with these would fail or lea
     "log.report_groups": (lambda v: v >= 1, ">= 1"),
     "ckpt.every": (lambda v: v >= 0, ">= 0 (0 = only at the end)"),
     "probe.size": (lambda v: v >= 0, ">= 0"),
+    "probe.every": (lambda v: v >= 0, ">= 0 (0 = before and after only)"),
+    "optim.max_rollouts": (lambda v: v >= 0, ">= 0 (0 = off)"),
+    "sft.steps": (lambda v: v >= 0, ">= 0"),
+    "sft.prompts_per_step": (lambda v: v >= 1, ">= 1"),
+    "sft.lr": (lambda v: v > 0, "> 0"),
     "eval.every": (lambda v: v >= 0, ">= 0"),
 }
 
@@ -159,6 +164,10 @@ def check_across(cfg: Config) -> None:
     if cfg.probe.size and not cfg.data.synthetic:
         raise ConfigError(f"probe.size={cfg.probe.size} needs a synthetic task (data.synthetic); "
                           "use eval.benchmarks for real data")
+    if cfg.probe.every and not cfg.probe.size:
+        raise ConfigError(f"probe.every={cfg.probe.every} needs probe.size > 0")
+    if "{answer}" not in cfg.sft.answer_format:
+        raise ConfigError(f"sft.answer_format={cfg.sft.answer_format!r} must hold {{answer}}")
     if cfg.model.dtype == "float16":
         import torch
 

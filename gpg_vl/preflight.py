@@ -38,6 +38,8 @@ def check_values(cfg: Config, hooks: Hooks) -> None:
     check_hooks(cfg, hooks, synthetic_due(cfg))
     if cfg.eval.benchmarks and hooks.check_benchmarks is not None:
         hooks.check_benchmarks(cfg.eval.benchmarks)  # names known (eval's registry)
+    if cfg.probe.data and not Path(cfg.probe.data).is_file():
+        raise ConfigError(f"probe.data={cfg.probe.data}: no such file")
     for name, path in cfg.eval.benchmarks.items():
         if not Path(str(path)).exists():
             raise ConfigError(f"eval.benchmarks.{name}={path}: no such file or folder")

@@ -37,10 +37,9 @@ BLIND_CANDIDATES = 64
 MAX_LABELS = 20  # answers with at most this many distinct values are labels (per-label report)
 
 
-def probe(run, when: str, full: bool = True) -> dict | None:
-    """The probe hook (gpg_vl.hooks): the report `when` ("before" / "after" / "step N").
-
-    `full=False` (periodic probes) skips the controls. The main process probes; where
+def probe(run, when: str) -> dict | None:
+    """The probe hook (gpg_vl.hooks): the report `when` ("before" / "after" training, or
+    "step N": `probe.every`, which skips the controls). The main process probes; where
     generation is collective (weights sharded by ZeRO-3 or FSDP, vLLM tensor parallelism)
     all processes generate the same prompts in step and the main one reports.
     """
@@ -51,7 +50,7 @@ def probe(run, when: str, full: bool = True) -> dict | None:
         if main:
             probe_records(run)  # written once, before the others read it
         run.accelerator.wait_for_everyone()
-    result = run_probe(run, full)
+    result = run_probe(run, full=when in ("before", "after"))
     if not main:
         return None
     log.info("probe %s: %s", when, result)
@@ -60,6 +59,8 @@ def probe(run, when: str, full: bool = True) -> dict | None:
 
 def probe_records(run) -> list:
     cfg = run.cfg
+    if cfg.probe.data:
+        return load_records(cfg.probe.data)[:cfg.probe.size]
     if not cfg.data.synthetic:
         raise ValueError("probe.size > 0 needs a synthetic task (data.synthetic); use eval/ otherwise")
     out = Path(cfg.log.out_dir) / "probe_data"
@@ -130,9 +131,10 @@ def blind_best(run, batches: list[RolloutBatch]) -> tuple[float, dict]:
     """(best mean total reward, its rules' means) of one fixed answer given to every record,
     over (up to BLIND_CANDIDATES of) the records' own true answers, each written as the run
     teaches answers (`sft.answer_format`; boxes in the family's convention)."""
+    from .families import get
     from .sft import answer_text
 
-    adapter, fmt = run.collator.family, run.cfg.sft.answer_format
+    adapter, fmt = get(run.collator.family), run.cfg.sft.answer_format
     seen: dict[str, None] = {}
     for b in batches:
         for i, r in enumerate(b.prompts.records):

@@ -42,7 +42,7 @@ def answer_text(record, family, original_size, input_size, answer_format: str) -
     answer = record.answer
     if record.task == "grounding":
         box = from_original_pixels([float(v) for v in answer], family.box_convention, original_size, input_size)
-        digits = 3 if family.box_convention == "normalized" else 0
+        digits = 2 if family.box_convention == "normalized" else 0
         answer = family.format_box([round(v, digits) if digits else int(round(v)) for v in box])
     return answer_format.replace("{answer}", str(answer))
 

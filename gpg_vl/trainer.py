@@ -58,11 +58,13 @@ class Run:
     resume_from: Path | None = None
     skipped_total: int = 0   # optimizer steps skipped for a non-finite loss or gradient
     skipped_in_row: int = 0
+    groups_sampled: int = 0  # prompts' groups rolled out on this process, resamples included (optim.max_rollouts)
     probe_before: dict | None = None
     timers: dict = field(default_factory=lambda: {"rollout": 0.0, "reward": 0.0})
 
     def counters(self) -> dict:
         return {"skipped_total": self.skipped_total, "skipped_in_row": self.skipped_in_row,
+                "groups_sampled": self.groups_sampled,
                 "probe_before": self.probe_before, "reward_errors": dict(self.rewards.error_counts)}
 
     @property
@@ -86,9 +88,12 @@ def train(cfg: Config, hooks: Hooks | None = None) -> dict:
         run.probe_before = probe(run, "before")
     else:  # an engine that loaded model.path (vLLM under LoRA) serves the resumed policy
         run.engine.load_weights(run.policy)
-    if cfg.eval.every and not step:
-        logger.log(step, periodic_eval(run, step))
+    if (cfg.eval.every or cfg.probe.every) and not step:
+        logger.log(step, periodic_eval(run, step) | probe_metrics(run.probe_before))
+    done = step
     for step in logger.progress(range(step, cfg.optim.steps), start=step):
+        if cfg.optim.max_rollouts and run.groups_sampled >= cfg.optim.max_rollouts:
+            break  # equal-rollout comparisons: a loss that resamples spends its budget sooner
         t0 = time.perf_counter()
         got = collect_groups(lambda: rollout_and_score(run), cfg.optim.prompts_per_step,
                              cfg.algo.beta_th, cfg.algo.max_resample_attempts, cfg.algo.std_tol,
@@ -102,11 +107,14 @@ def train(cfg: Config, hooks: Hooks | None = None) -> dict:
         metrics.update(step_metrics(run, got, t_collect, time.perf_counter() - t0))
         if cfg.eval.every and (step + 1) % cfg.eval.every == 0:
             metrics.update(periodic_eval(run, step + 1))
+        if cfg.probe.every and (step + 1) % cfg.probe.every == 0:
+            metrics.update(probe_metrics(probe(run, f"step {step + 1}")))
         logger.log(step + 1, metrics)
+        done = step + 1
         if cfg.ckpt.every and (step + 1) % cfg.ckpt.every == 0 and step + 1 < cfg.optim.steps:
             save_checkpoint(run, step + 1, carry, run.counters())
     if cfg.ckpt.final:
-        save_checkpoint(run, cfg.optim.steps, carry, run.counters())
+        save_checkpoint(run, done, carry, run.counters())
     summary = {"probe_before": run.probe_before, "probe_after": probe(run, "after")}
     logger.close(summary)
     run.engine.close()
@@ -246,6 +254,7 @@ def rollout_and_score(run: Run) -> RolloutBatch:
     t0 = time.perf_counter()
     records = [run.records[i] for i in run.sampler.take(run.cfg.optim.prompts_per_step)]
     batch = run.engine.generate(run.collator(records), run.cfg.rollout.group_size, run.sampling)
+    run.groups_sampled += len(records)
     t1 = time.perf_counter()
     score_batch(run.rewards, batch, run.family)
     run.timers["rollout"] += t1 - t0
@@ -260,6 +269,9 @@ def step_metrics(run: Run, got, t_collect: float, t_step: float) -> dict:
     out.update(run.rewards.last_events)
     out["reward/total"] = float(first.reward_total.mean())
     out["rollout/completion_len"] = float(first.completion_mask.sum(dim=1).float().mean())
+    if first.sampling_logprobs is not None:  # E[-log p(token)] over tokens drawn from p is p's entropy
+        out["rollout/entropy"] = float(-first.sampling_logprobs[first.completion_mask.bool()].mean())
+    out["rollout/groups_sampled"] = run.groups_sampled
     out["gpg/resample_attempts"] = got.attempts
     out["gpg/carried_in"] = got.carried_in
     out["gpg/surplus_dropped"] = got.dropped
@@ -280,6 +292,7 @@ def resume(run: Run) -> tuple[int, RolloutBatch | None]:
     step, carry, counters = load_trainer_state(run, run.resume_from)
     run.skipped_total = counters.get("skipped_total", 0)
     run.skipped_in_row = counters.get("skipped_in_row", 0)
+    run.groups_sampled = counters.get("groups_sampled", 0)
     run.probe_before = counters.get("probe_before")
     run.rewards.error_counts.update(counters.get("reward_errors", {}))
     return step, carry
@@ -287,9 +300,14 @@ def resume(run: Run) -> tuple[int, RolloutBatch | None]:
 
 def periodic_eval(run: Run, step: int) -> dict:
     """Held-out benchmarks (the evaluate hook: eval/'s code under the CLI): eval/<benchmark>/<metric>."""
-    return run.hooks.evaluate(run, step)
+    return run.hooks.evaluate(run, step) if run.cfg.eval.every else {}
 
 
 def probe(run: Run, when: str) -> dict | None:
-    """The probe hook's report `when` ("before" / "after") training; None when probe.size=0."""
+    """The probe hook's report `when` ("before" / "after" training, "step N"); None when probe.size=0."""
     return run.hooks.probe(run, when) if run.cfg.probe.size else None
+
+
+def probe_metrics(result: dict | None) -> dict:
+    """A probe's numbers as probe/<metric> (off the main process: none)."""
+    return {f"probe/{k}": v for k, v in (result or {}).items() if k != "n"}
