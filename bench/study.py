@@ -36,7 +36,6 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 STUDY_SIZES = dict(hidden=128, layers=4, heads=4, vision_width=64, vision_depth=2)
-FAMILY = "smolvlm"
 SEEDS = (0, 1, 2)
 HELDOUT = 300
 
@@ -44,15 +43,16 @@ HELDOUT = 300
 @dataclass(frozen=True)
 class Task:
     preset: str
+    family: str  # the tiny model's (gpg_vl.families)
     rule: str  # the task rule whose held-out mean is "the task reward"
     rollouts: int  # groups rolled out per run (= GRPO's steps x prompts_per_step)
     probe_every: int
 
 
 TASKS = {
-    "grounding": Task("study_grounding", "iou", rollouts=8 * 200, probe_every=25),
-    "classification": Task("study_classification", "answer_match", rollouts=8 * 200, probe_every=25),
-    "counting": Task("study_counting", "answer_match", rollouts=8 * 200, probe_every=25),
+    "grounding": Task("study_grounding", "smolvlm", "iou", rollouts=8 * 200, probe_every=25),
+    "classification": Task("study_classification", "smolvlm", "answer_match", rollouts=8 * 200, probe_every=25),
+    "counting": Task("study_counting", "qwen2_5_vl", "answer_match", rollouts=8 * 200, probe_every=25),
 }
 ARMS = {"gpg": [], "grpo": ["algo.loss=grpo"], "dr_grpo": ["algo.loss=dr_grpo"]}
 ABLATION_TASK = "classification"
@@ -87,11 +87,11 @@ def run_logged(cmd: list[str], log: Path) -> None:
         raise RuntimeError(f"{' '.join(cmd)} failed ({done.returncode}); see {log}")
 
 
-def tiny_model(out: Path) -> Path:
-    path = out / f"tiny-{FAMILY}"
+def tiny_model(out: Path, family: str) -> Path:
+    path = out / f"tiny-{family}"
     code = (f"from gpg_vl.tiny import build_tiny_model; "
-            f"build_tiny_model({str(path)!r}, {FAMILY!r}, **{STUDY_SIZES!r})")
-    run_logged([sys.executable, "-c", code], out / "logs" / "tiny.log")
+            f"build_tiny_model({str(path)!r}, {family!r}, **{STUDY_SIZES!r})")
+    run_logged([sys.executable, "-c", code], out / "logs" / f"tiny-{family}.log")
     return path
 
 
@@ -100,7 +100,7 @@ def warm_start(out: Path, task: str) -> Path:
     t, sft = TASKS[task], out / task / "sft"
     if (sft / "gpg_vl_sft.json").exists():
         return sft
-    model = tiny_model(out)
+    model = tiny_model(out, t.family)
     run_logged([sys.executable, "-m", "gpg_vl.sft", "--preset", t.preset, f"model.path={model}",
                 f"data.train={out / task / 'data' / 'train.jsonl'}", f"sft.out_dir={sft}", f"log.out_dir={out / task / 'sft_run'}"], out / "logs" / f"{task}-sft.log")
     return sft
@@ -287,7 +287,8 @@ def main(argv: list[str] | None = None) -> int:
         tasks = args.tasks.split(",")
         seeds = [int(s) for s in args.seeds.split(",")]
         t0 = time.time()
-        tiny_model(out)
+        for family in sorted({TASKS[task].family for task in tasks}):
+            tiny_model(out, family)
         with ThreadPoolExecutor(max(1, args.workers)) as pool:  # warm starts and held-out sets first
             list(pool.map(lambda task: (warm_start(out, task), heldout(out, task)), tasks))
         jobs = [(task, arm, seed) for task, arm in cells(tasks) for seed in seeds]

@@ -13,7 +13,7 @@ grounding:      two shapes of two different colours (of six) in distinct cells o
                 in original pixels [x1, y1, x2, y2] (task "grounding": IoU and format
                 rewards, the box written in the model family's convention).
 classification: one shape in one of six colours on a 56x56 canvas; the colour word.
-counting:       1-6 shapes (20 px, mixed kinds and colours, never touching) on a 112x112 canvas;
+counting:       1-4 shapes (24 px, mixed kinds and colours, never overlapping) on a 112x112 canvas;
                 "How many shapes are there?"; the number (task "count").
 
 Answers are single tokens of the tiny model's tokenizer (boxes: numbers), so a random
@@ -110,13 +110,13 @@ def _grounding(rng: random.Random, canvas: int = 112, grid: int = 2, shapes: int
 
 
 def _counting(rng: random.Random) -> tuple[Image.Image, int]:
-    """1-6 shapes of one size in distinct cells of a 4x4 grid (28 px cells), none touching."""
+    """1-4 shapes of one size in distinct cells of a 4x4 grid (28 px cells), none overlapping."""
     image = Image.new("RGB", (112, 112), BACKGROUND)
     draw = ImageDraw.Draw(image)
-    n = rng.randint(1, 6)
+    n = rng.randint(1, 4)
     for cell in rng.sample(range(16), n):
-        size = 20
-        at = ((cell % 4) * 28 + rng.randint(2, 26 - size), (cell // 4) * 28 + rng.randint(2, 26 - size))
+        size = 24
+        at = ((cell % 4) * 28 + rng.randint(1, 27 - size), (cell // 4) * 28 + rng.randint(1, 27 - size))
         _draw_shape(draw, rng, 112, size, COLORS6[rng.choice(sorted(COLORS6))], at)
     return image, n
 
