@@ -46,6 +46,18 @@ def test_grounding_boxes_are_the_named_shape_in_original_pixels(tmp_path):
         assert 20 <= x2 - x1 <= 34 and 0 <= x1 and x2 <= 112
 
 
+@pytest.mark.parametrize("task", ["grounding", "classification", "counting"])
+def test_study_presets_name_their_warm_start(task):
+    from gpg_vl.config import PRESET_DIR
+
+    cfg = load_config(f"study_{task}")
+    assert cfg.data.synthetic == task and cfg.sft.steps > 0 and cfg.probe.size > 0
+    assert cfg.algo.loss == "gpg" and cfg.rollout.group_size == 8
+    header = (PRESET_DIR / f"study_{task}.yaml").read_text()
+    assert f"python -m gpg_vl.sft --preset study_{task}" in header
+    assert f"python -m gpg_vl.train --preset study_{task} model.path={cfg.sft.out_dir}" in header
+
+
 # --- SFT ---------------------------------------------------------------------------
 
 # the same physical box, [50, 30, 150, 120] on a 200 x 150 image, in each family's notation
