@@ -57,16 +57,18 @@ TASKS = {
 ARMS = {"gpg": [], "grpo": ["algo.loss=grpo"], "dr_grpo": ["algo.loss=dr_grpo"]}
 ABLATION_TASK = "classification"
 ABLATIONS = {"gpg_alpha_off": ["algo.alpha_correction=false"], "gpg_beta0": ["algo.beta_th=0"],
-             "gpg_beta0.6": ["algo.beta_th=0.6"], "gpg_fnorm_std": ["algo.adv_norm=std"]}
-REMEDY = {"gpg_temp1.5": ["rollout.temperature=1.5"]}
+             "gpg_beta0_6": ["algo.beta_th=0.6"], "gpg_fnorm_std": ["algo.adv_norm=std"]}
+REMEDY = {"gpg_temp1_5": ["rollout.temperature=1.5"]}
 """The collapse remedy tried: sample rollouts at temperature 1.5 (the training log-probs use the
 same temperature), so a label whose probability has fallen is still drawn and still sends signal."""
 
 
 def cells(tasks: list[str]) -> list[tuple[str, str]]:
-    out = [(t, arm) for t in tasks for arm in ARMS]
-    if ABLATION_TASK in tasks:
-        out += [(ABLATION_TASK, arm) for arm in {**ABLATIONS, **REMEDY}]
+    out = []
+    for t in tasks:
+        out += [(t, arm) for arm in ARMS]
+        if t == ABLATION_TASK:
+            out += [(t, arm) for arm in {**ABLATIONS, **REMEDY}]
     return out
 
 
@@ -115,12 +117,20 @@ def heldout(out: Path, task: str) -> Path:
     return path
 
 
-def run_cell(out: Path, task: str, arm: str, seed: int) -> dict:
-    """Train one (task, arm, seed) from the warm start; returns its summary (cached in result.json)."""
+def run_cell(out: Path, task: str, arm: str, seed: int) -> dict | None:
+    """Train one (task, arm, seed) from the warm start; returns its summary (cached in
+    result.json). A finished run without one is summarised, not re-run; None for a cell
+    another study process is running (its claim folder exists)."""
     folder = out / task / f"{arm}-s{seed}"
     result = folder / "result.json"
     if result.exists():
         return json.loads(result.read_text())
+    if (folder / "summary.json").exists():
+        return summarise(folder, task, arm, seed, wall_s=None)
+    try:
+        (folder.parent / f"{folder.name}.claim").mkdir(parents=True)
+    except FileExistsError:
+        return None
     t = TASKS[task]
     sft = warm_start(out, task)
     probe_data = heldout(out, task)
@@ -130,15 +140,21 @@ def run_cell(out: Path, task: str, arm: str, seed: int) -> dict:
                 f"optim.max_rollouts={t.rollouts}", f"optim.steps={t.rollouts}", f"probe.every={t.probe_every}",
                 f"probe.data={probe_data}", f"probe.size={HELDOUT}",
                 "log.progress=false", "log.tensorboard=false", "log.report_to=[]", "log.plot=false",
-                *overrides(task, arm)], folder.with_suffix(".log"))
+                *overrides(task, arm)], folder.parent / f"{folder.name}.log")
+    return summarise(folder, task, arm, seed, round(time.time() - t0, 1))
+
+
+def summarise(folder: Path, task: str, arm: str, seed: int, wall_s: float | None) -> dict:
+    """result.json of a finished run folder: probes before and after, the curve, entropy, AUC."""
+    t = TASKS[task]
     summary = json.loads((folder / "summary.json").read_text())
     rows = [json.loads(line) for line in (folder / "metrics.jsonl").open()]
-    entry = {"task": task, "arm": arm, "seed": seed, "wall_s": round(time.time() - t0, 1),
+    entry = {"task": task, "arm": arm, "seed": seed, "wall_s": wall_s,
              "steps": max(r["step"] for r in rows), "before": summary["probe_before"],
              "after": summary["probe_after"], "curve": curve(rows, t.rule),
              "entropy": [[r["step"], r["rollout/entropy"]] for r in rows if "rollout/entropy" in r]}
     entry["auc"] = auc(entry["curve"], t.rollouts)
-    result.write_text(json.dumps(entry, indent=1))
+    (folder / "result.json").write_text(json.dumps(entry, indent=1))
     return entry
 
 
@@ -172,6 +188,11 @@ def mean_std(values: list[float]) -> str:
     return f"{m:.3f} ± {s:.3f}"
 
 
+def minutes(entries: list[dict]) -> str:
+    walls = [e["wall_s"] for e in entries if e["wall_s"] is not None]
+    return f"{sum(walls) / len(walls) / 60:.1f}" if walls else "-"
+
+
 def table(entries: list[dict], arms: list[str]) -> list[str]:
     lines = ["| task | arm | warm start | after | gain | AUC | shuffled after | blind ceiling | steps | min/run |",
              "|---|---|---|---|---|---|---|---|---|---|"]
@@ -188,7 +209,7 @@ def table(entries: list[dict], arms: list[str]) -> list[str]:
                 f"{mean_std([a - b for a, b in zip(after, before)])} | {mean_std([e['auc'] for e in es])} | "
                 f"{mean_std([e['after'][f'shuffled/{key}'] for e in es])} | "
                 f"{mean_std([e['after'][f'blind/{key}'] for e in es])} | "
-                f"{mean_std([float(e['steps']) for e in es])} | {sum(e['wall_s'] for e in es) / len(es) / 60:.1f} |")
+                f"{mean_std([float(e['steps']) for e in es])} | {minutes(es)} |")
     return lines
 
 
@@ -293,9 +314,9 @@ def main(argv: list[str] | None = None) -> int:
             list(pool.map(lambda task: (warm_start(out, task), heldout(out, task)), tasks))
         jobs = [(task, arm, seed) for task, arm in cells(tasks) for seed in seeds]
         with ThreadPoolExecutor(max(1, args.workers)) as pool:
-            for entry in pool.map(lambda j: run_cell(out, *j), jobs):
-                print(f"{entry['task']}/{entry['arm']}/{entry['seed']}: {entry['wall_s']:.0f} s, "
-                      f"auc {entry['auc']:.3f}", flush=True)
+            for job, entry in zip(jobs, pool.map(lambda j: run_cell(out, *j), jobs)):
+                done = "running in another study process" if entry is None else f"auc {entry['auc']:.3f}"
+                print(f"{'/'.join(map(str, job))}: {done}", flush=True)
         print(f"study: {len(jobs)} cells in {(time.time() - t0) / 60:.1f} min")
     print(report(out))
     return 0
