@@ -179,13 +179,16 @@ def auc(points: list[list[float]], budget: int) -> float:
 
 # --- the report -----------------------------------------------------------------------
 
-def mean_std(values: list[float]) -> str:
+def mean_std(values: list[float], digits: int = 3) -> str:
+    """mean ± sample std; the mean alone for one value."""
     values = [v for v in values if not math.isnan(v)]
     if not values:
         return "-"
     m = sum(values) / len(values)
-    s = math.sqrt(sum((v - m) ** 2 for v in values) / (len(values) - 1)) if len(values) > 1 else 0.0
-    return f"{m:.3f} ± {s:.3f}"
+    if len(values) == 1:
+        return f"{m:.{digits}f}"
+    s = math.sqrt(sum((v - m) ** 2 for v in values) / (len(values) - 1))
+    return f"{m:.{digits}f} ± {s:.{digits}f}"
 
 
 def minutes(entries: list[dict]) -> str:
@@ -194,8 +197,8 @@ def minutes(entries: list[dict]) -> str:
 
 
 def table(entries: list[dict], arms: list[str]) -> list[str]:
-    lines = ["| task | arm | warm start | after | gain | AUC | shuffled after | blind ceiling | steps | min/run |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
+    lines = ["| task | arm | seeds | warm start | after | gain | AUC | shuffled after | blind ceiling | steps | min/run |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
     for task, t in TASKS.items():
         for arm in arms:
             es = [e for e in entries if e["task"] == task and e["arm"] == arm]
@@ -205,11 +208,11 @@ def table(entries: list[dict], arms: list[str]) -> list[str]:
             before = [e["before"][key] for e in es]
             after = [e["after"][key] for e in es]
             lines.append(
-                f"| {task} ({t.rule}) | {arm} | {mean_std(before)} | {mean_std(after)} | "
+                f"| {task} ({t.rule}) | {arm} | {len(es)} | {mean_std(before)} | {mean_std(after)} | "
                 f"{mean_std([a - b for a, b in zip(after, before)])} | {mean_std([e['auc'] for e in es])} | "
                 f"{mean_std([e['after'][f'shuffled/{key}'] for e in es])} | "
                 f"{mean_std([e['after'][f'blind/{key}'] for e in es])} | "
-                f"{mean_std([float(e['steps']) for e in es])} | {minutes(es)} |")
+                f"{mean_std([float(e['steps']) for e in es], 0)} | {minutes(es)} |")
     return lines
 
 
@@ -222,12 +225,12 @@ def labels_table(entries: list[dict], arms: list[str]) -> list[str]:
     lines = ["| arm | " + " | ".join(f"acc {lb}" for lb in labels) + " | " +
              " | ".join(f"pred {lb}" for lb in [*labels, "other"]) + " |",
              "|---" * (2 * len(labels) + 2) + "|"]
-    for arm in arms:
-        rows = [e for e in es if e["arm"] == arm]
+    for arm, when in [("warm start", "before"), *((a, "after") for a in arms)]:
+        rows = es[:1] if when == "before" else [e for e in es if e["arm"] == arm]
         if not rows:
             continue
-        acc = [sum(e["after"][f"accuracy/{lb}"] for e in rows) / len(rows) for lb in labels]
-        pred = [sum(e["after"][f"predicted/{lb}"] for e in rows) / len(rows) for lb in [*labels, "other"]]
+        acc = [sum(e[when][f"accuracy/{lb}"] for e in rows) / len(rows) for lb in labels]
+        pred = [sum(e[when][f"predicted/{lb}"] for e in rows) / len(rows) for lb in [*labels, "other"]]
         lines.append(f"| {arm} | " + " | ".join(f"{v:.2f}" for v in acc) + " | " +
                      " | ".join(f"{v:.2f}" for v in pred) + " |")
     return lines
@@ -280,7 +283,7 @@ def report(out: Path) -> str:
     text = ["## GPG vs GRPO vs Dr. GRPO (mean ± std over seeds; held-out greedy task reward)", "",
             *table(entries, main_arms), "", f"## Ablations and the collapse remedy ({ABLATION_TASK})", "",
             *table([e for e in entries if e["task"] == ABLATION_TASK], extra), "",
-            "## Classification after training: per-label accuracy and predicted shares (mean over seeds)", "",
+            "## Classification: per-label accuracy and predicted shares, warm start and after training (mean over seeds)", "",
             *labels_table(entries, extra), ""]
     plot(entries, {"GPG vs GRPO vs Dr. GRPO": main_arms}, out / "curves.png")
     plot([e for e in entries if e["task"] == ABLATION_TASK], {"ablations": extra}, out / "ablations.png")
