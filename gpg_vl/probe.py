@@ -132,7 +132,7 @@ def blind_best(run, batches: list[RolloutBatch]) -> tuple[float, dict]:
     over (up to BLIND_CANDIDATES of) the records' own true answers, each written as the run
     teaches answers (`sft.answer_format`; boxes in the family's convention)."""
     from .families import get
-    from .sft import answer_text
+    from .sft import target_completion
 
     adapter, fmt = get(run.collator.family), run.cfg.sft.answer_format
     seen: dict[str, None] = {}
@@ -140,7 +140,7 @@ def blind_best(run, batches: list[RolloutBatch]) -> tuple[float, dict]:
         for i, r in enumerate(b.prompts.records):
             orig = b.prompts.original_sizes[i][0] if b.prompts.original_sizes[i] else None
             inp = b.prompts.input_sizes[i][0] if b.prompts.input_sizes[i] else None
-            seen.setdefault(answer_text(r, adapter, orig, inp, fmt), None)
+            seen.setdefault(target_completion(r, adapter, orig, inp, fmt), None)
     candidates = list(seen)
     if len(candidates) > BLIND_CANDIDATES:
         candidates = random.Random(0).sample(candidates, BLIND_CANDIDATES)

@@ -34,7 +34,7 @@ def out_dir(cfg: Config) -> Path:
     return Path(cfg.sft.out_dir or Path(cfg.log.out_dir) / "sft")
 
 
-def answer_text(record, family, original_size, input_size, answer_format: str) -> str:
+def target_completion(record, family, original_size, input_size, answer_format: str) -> str:
     """The completion a record teaches: a grounding box in the family's convention and
     notation (`Family.format_box`), any other answer as written."""
     from .rewards.boxes import from_original_pixels
@@ -51,7 +51,7 @@ def teacher_batch(prompts, tokenizer, family, answer_format: str, eos_id: int, p
     """A RolloutBatch of group size 1 whose completions are the records' answers + EOS."""
     from .rollout.batch import RolloutBatch
 
-    texts = [answer_text(r, family, prompts.original_sizes[i][0] if prompts.original_sizes[i] else None,
+    texts = [target_completion(r, family, prompts.original_sizes[i][0] if prompts.original_sizes[i] else None,
                          prompts.input_sizes[i][0] if prompts.input_sizes[i] else None, answer_format)
              for i, r in enumerate(prompts.records)]
     rows = [tokenizer(t, add_special_tokens=False)["input_ids"] + [eos_id] for t in texts]

@@ -130,3 +130,10 @@ def test_a_presets_gpg_settings_do_not_leak_into_another_loss():
     assert grpo.beta_th == 0.0 and not grpo.alpha_correction and grpo.adv_norm == "std"
     # but what the command line says still applies
     assert load_config("demo", ["algo.loss=grpo", "algo.beta_th=0.3"]).algo.beta_th == 0.3
+
+
+def test_a_text_key_keeps_text_that_yaml_would_read_as_a_mapping():
+    # `{answer}` is a YAML flow mapping: a str key used to get {'answer': None} and fail
+    cfg = load_config("demo", ["sft.answer_format={answer}", "data.template={question}", "optim.lr=1e-3"])
+    assert cfg.sft.answer_format == "{answer}" and cfg.data.template == "{question}"
+    assert cfg.optim.lr == 1e-3  # non-text keys are still parsed as YAML

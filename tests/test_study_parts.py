@@ -20,7 +20,7 @@ from gpg_vl.probe import blind_best, derangement, label_report, rescored
 from gpg_vl.rewards import build_rewards, get_reward
 from gpg_vl.rewards.context import RewardContext
 from gpg_vl.rollout import RolloutBatch
-from gpg_vl.sft import answer_text, main as sft_main
+from gpg_vl.sft import target_completion, main as sft_main
 
 
 # --- synthetic tasks -----------------------------------------------------------------
@@ -65,7 +65,7 @@ def test_study_presets_name_their_warm_start(task):
 def test_the_taught_box_scores_iou_one_under_the_familys_own_reward(name):
     family = families.get(name)
     record = SimpleNamespace(task="grounding", answer=[50.0, 30.0, 150.0, 120.0], meta={"image_size": [200, 150]})
-    text = answer_text(record, family, (200, 150), (224, 168), "<think> </think><answer>{answer}</answer>")
+    text = target_completion(record, family, (200, 150), (224, 168), "<think> </think><answer>{answer}</answer>")
     ctx = RewardContext([[(200, 150)]], [[(224, 168)]], model_family=name)
     assert get_reward("iou")([text], [record], ctx) == [pytest.approx(1.0, abs=0.02)]
     assert get_reward("format")([text], [record], ctx) == [1.0]
