@@ -134,8 +134,14 @@ def test_zero3_processes_finishing_at_different_steps_stay_in_step(tiny_qwen2_vl
     cmd = [sys.executable, "-m", "accelerate.commands.launch", "--config_file", str(CONFIGS / "zero3.yaml"),
            "--num_processes", "2", "--mixed_precision", "no", "--main_process_port", "29533",
            str(ROOT / "tests" / "dist_rollout.py"), str(tmp_path), str(tiny_qwen2_vl)]
-    r = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=180,
-                       env={**os.environ, "OMP_NUM_THREADS": "1"})
+    # ~65 s alone, ~120 s with two busy neighbours on 2 cores; a deadlock never ends, so the
+    # limit only needs to sit far above a loaded machine's time (180 s was hit in CI)
+    try:
+        r = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600,
+                           env={**os.environ, "OMP_NUM_THREADS": "1"})
+    except subprocess.TimeoutExpired as err:  # say how far each process got
+        out, errs = (b.decode(errors="replace") if isinstance(b, bytes) else b or "" for b in (err.stdout, err.stderr))
+        pytest.fail(f"hung (deadlock?) after 600 s\nstdout: {out[-2000:]}\nstderr: {errs[-4000:]}")
     assert r.returncode == 0, r.stderr[-4000:]
     report = json.loads((tmp_path / "report.json").read_text())
     assert report["sharded"].endswith("DEEPSPEED")
