@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import types
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -289,55 +288,6 @@ class Config:
     eval: EvalConfig = field(default_factory=EvalConfig)
 
 
-def _check_type(value: Any, tp: Any, key: str, where: str) -> Any:
-    origin = typing.get_origin(tp)
-    if tp is Any:
-        return value
-    if tp is float and isinstance(value, int) and not isinstance(value, bool):
-        return float(value)
-    if tp is float and isinstance(value, str):  # YAML 1.1 reads 1e-6 (no dot) as a string
-        try:
-            return float(value)
-        except ValueError:
-            pass
-    if origin in (typing.Union, types.UnionType):
-        for arg in typing.get_args(tp):
-            try:
-                return _check_type(value, arg, key, where)
-            except ConfigError:
-                pass
-        raise ConfigError(f"{where}: key '{key}' expects {tp}, got {value!r}")
-    base = origin or tp
-    if base is type(None):
-        ok = value is None
-    elif base is bool:
-        ok = isinstance(value, bool)
-    elif base is int:
-        ok = isinstance(value, int) and not isinstance(value, bool)
-    else:
-        ok = isinstance(value, base)
-    if not ok:
-        raise ConfigError(f"{where}: key '{key}' expects {getattr(base, '__name__', base)}, "
-                          f"got {type(value).__name__} {value!r}")
-    return value
-
-
-def _merge(obj: Any, values: dict, prefix: str, where: str) -> None:
-    hints = typing.get_type_hints(type(obj))
-    names = {f.name for f in dataclasses.fields(obj)}
-    for key, value in values.items():
-        full = f"{prefix}{key}"
-        if key not in names:
-            raise ConfigError(f"{where}: unknown key '{full}'; known: {', '.join(sorted(names))}")
-        current = getattr(obj, key)
-        if dataclasses.is_dataclass(current):
-            if not isinstance(value, dict):
-                raise ConfigError(f"{where}: key '{full}' is a section; give it a mapping")
-            _merge(current, value, full + ".", where)
-        else:
-            setattr(obj, key, _check_type(value, hints[key], full, where))
-
-
 def _nest(dotted: str, value: Any) -> dict:
     out: dict = {}
     node = out
@@ -370,7 +320,7 @@ def load_config(preset: str | None = None, overrides: list[str] = ()) -> Config:
     line picks another loss (`algo.loss=grpo`), they are not carried over, so the new loss
     runs with its own paper's settings (and the dropped ones are logged).
     """
-    from .config_rules import LOSS_KEYS, check_config
+    from .config_rules import LOSS_KEYS, check_config, merge_checked
 
     cfg = Config()
     parsed = []
@@ -395,16 +345,16 @@ def load_config(preset: str | None = None, overrides: list[str] = ()) -> Config:
             if dropped:
                 log.info("algo.loss=%s: the preset's settings for %s are not applied: %s",
                          new_loss, algo.get("loss", "gpg"), dropped)
-        _merge(cfg, values, "", str(path))
+        merge_checked(cfg, values, "", str(path))
         cfg.preset = path.stem
     for item, values in parsed:
-        _merge(cfg, values, "", f"override {item!r}")
+        merge_checked(cfg, values, "", f"override {item!r}")
     check_config(cfg)
     return cfg
 
 
 def _declared(dotted: str) -> Any:
-    """The declared type of a dotted key (None if there is no such key: _merge names it)."""
+    """The declared type of a dotted key (None if there is no such key: merge_checked names it)."""
     cls: Any = Config
     for part in dotted.split("."):
         if not dataclasses.is_dataclass(cls) or part not in {f.name for f in dataclasses.fields(cls)}:

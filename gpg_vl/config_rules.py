@@ -1,6 +1,7 @@
-"""Every config value checked at load, before any data or weights: mode strings against
-their valid values, numbers against their ranges, and the rules between fields. Each
-failure is one `ConfigError` naming the key, the value and what it must be.
+"""Every config value checked at load, before any data or weights: each key against its
+declared type as it is merged in, mode strings against their valid values, numbers against
+their ranges, and the rules between fields. Each failure is one `ConfigError` naming the
+key, the value and what it must be.
 
 The chosen loss's own settings (`gpg_vl.algos.LossSpec.defaults`) fill the algo keys the
 user left unset; a setting the chosen loss would ignore fails instead of being dropped.
@@ -8,7 +9,10 @@ user left unset; a setting the chosen loss would ignore fails instead of being d
 
 from __future__ import annotations
 
-from typing import Callable
+import dataclasses
+import types
+import typing
+from typing import Any, Callable
 
 from . import algos
 from .config import SYNTHETIC_TASKS, Config, ConfigError
@@ -205,3 +209,56 @@ def check_sources(cfg: Config) -> None:
     for task, spec in cfg.rewards.by_task.items():
         if not isinstance(spec, dict) or not isinstance(spec.get("weights"), dict) or not spec["weights"]:
             raise ConfigError(f"rewards.by_task.{task}: give {{weights: {{rule: weight}}, args: {{...}}}}, got {spec!r}")
+
+
+# --- types, as each preset / override mapping is merged in -----------------------------
+
+def _check_type(value: Any, tp: Any, key: str, where: str) -> Any:
+    origin = typing.get_origin(tp)
+    if tp is Any:
+        return value
+    if tp is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if tp is float and isinstance(value, str):  # YAML 1.1 reads 1e-6 (no dot) as a string
+        try:
+            return float(value)
+        except ValueError:
+            pass
+    if origin in (typing.Union, types.UnionType):
+        for arg in typing.get_args(tp):
+            try:
+                return _check_type(value, arg, key, where)
+            except ConfigError:
+                pass
+        raise ConfigError(f"{where}: key '{key}' expects {tp}, got {value!r}")
+    base = origin or tp
+    if base is type(None):
+        ok = value is None
+    elif base is bool:
+        ok = isinstance(value, bool)
+    elif base is int:
+        ok = isinstance(value, int) and not isinstance(value, bool)
+    else:
+        ok = isinstance(value, base)
+    if not ok:
+        raise ConfigError(f"{where}: key '{key}' expects {getattr(base, '__name__', base)}, "
+                          f"got {type(value).__name__} {value!r}")
+    return value
+
+
+def merge_checked(obj: Any, values: dict, prefix: str, where: str) -> None:
+    """Set `values` (a nested mapping) on the config dataclass `obj`, each checked against
+    its declared type; an unknown key or a wrong type is a ConfigError naming it and `where`."""
+    hints = typing.get_type_hints(type(obj))
+    names = {f.name for f in dataclasses.fields(obj)}
+    for key, value in values.items():
+        full = f"{prefix}{key}"
+        if key not in names:
+            raise ConfigError(f"{where}: unknown key '{full}'; known: {', '.join(sorted(names))}")
+        current = getattr(obj, key)
+        if dataclasses.is_dataclass(current):
+            if not isinstance(value, dict):
+                raise ConfigError(f"{where}: key '{full}' is a section; give it a mapping")
+            merge_checked(current, value, full + ".", where)
+        else:
+            setattr(obj, key, _check_type(value, hints[key], full, where))
