@@ -1,6 +1,7 @@
 """The training forward at realistic shapes on a CPU: per-row vs dense-mask packed vs shared-prefix.
 
     python bench/realistic_shapes.py [--threads 2] [--key-reps 2] [--all-cells] [--out bench/results/realistic_shapes_cpu.md]
+    python bench/realistic_shapes.py --key-only --key-reps 3   # the key cell alone, real and 768-token vocabularies
 
 Reduced depth (2 text layers; hidden 256, 4 heads of 64; vision depth 2) but the real
 vocabulary (151,936, random weights) and real lengths: one prompt per micro-batch of
@@ -73,8 +74,8 @@ class PeakRSS:
         self.mib = (self.peak - self.base) / 2 ** 20
 
 
-def build(work: Path):
-    """(model, processor) of the tiny Qwen2-VL architecture with the real vocabulary (random init)."""
+def build(work: Path, vocab: int = VOCAB):
+    """(model, processor) of the tiny Qwen2-VL architecture with `vocab` tokens (the real vocabulary; random init)."""
     from transformers import AutoConfig, AutoModelForImageTextToText
 
     from gpg_vl.config import ModelConfig
@@ -83,25 +84,23 @@ def build(work: Path):
 
     path = build_tiny_model(work / "tiny-qwen2-vl-realistic", "qwen2_vl", **MODEL)
     config = AutoConfig.from_pretrained(path)
-    config.text_config.vocab_size = VOCAB
+    config.text_config.vocab_size = vocab
     torch.manual_seed(0)
     model = AutoModelForImageTextToText.from_config(config, dtype=torch.float32, attn_implementation="sdpa")
     model.train()
     return model, load_processor(ModelConfig(path=str(path)))
 
 
-def prompt_batch(processor, work: Path, P: int):
+def prompt_batch(processor, family, work: Path, P: int):
     """One prompt of exactly-or-just-under P tokens: an image and a long enough question."""
     from PIL import Image
 
     from gpg_vl.data.collator import PromptCollator
     from gpg_vl.data.loading import load_records
-    from gpg_vl.families import family_of
-
     side = IMAGE[P]
     image = work / f"image-{side}.png"
     Image.new("RGB", (side, side), (200, 120, 40)).save(image)
-    collate = PromptCollator(processor, family_of(model), max_pixels=side * side, max_prompt_length=4096)
+    collate = PromptCollator(processor, family, max_pixels=side * side, max_prompt_length=4096)
 
     def batch(words: int):
         record = {"id": f"p{P}", "task": "count", "images": [str(image.resolve())], "answer": 1,
@@ -133,18 +132,20 @@ def fwd_bwd(model, layout: str, batch, suppress) -> tuple[float, float]:
     return seconds, mem.mib
 
 
-def run_grid(model, processor, work: Path, skip: set, key_reps: int) -> list[dict]:
+def run_grid(model, processor, work: Path, skip: set, key_reps: int, grid: list = GRID) -> list[dict]:
     from forward_sweep import sweep_batch
+    from gpg_vl.families import family_of
     from gpg_vl.rollout.tokens import suppressed_ids
 
     suppress = suppressed_ids(model, processor.tokenizer)
-    prompts = {P: prompt_batch(processor, work, P) for P in (256, 1024)}
-    warm = sweep_batch(prompts[256], 2, 16, suppress, VOCAB)
+    prompts = {P: prompt_batch(processor, family_of(model), work, P) for P in (256, 1024)}
+    vocab = model.config.text_config.vocab_size
+    warm = sweep_batch(prompts[256], 2, 16, suppress, vocab)
     for layout in LAYOUTS:
         fwd_bwd(model, layout, warm, torch.tensor(suppress))
     out = []
-    for i, (P, C, G) in enumerate(GRID):
-        batch = sweep_batch(prompts[P], G, C, suppress, VOCAB, seed=i)
+    for i, (P, C, G) in enumerate(grid):
+        batch = sweep_batch(prompts[P], G, C, suppress, vocab, seed=i)
         order = LAYOUTS[i % 3:] + LAYOUTS[:i % 3]
         cell = {"P": int(prompts[P].input_ids.shape[1]), "C": C, "G": G}
         runs = {layout: [] for layout in order if (P, C, G, layout) not in skip}
@@ -226,6 +227,11 @@ def main(argv=None) -> None:
     p.add_argument("--key-reps", type=int, default=2)
     p.add_argument("--logprob-tokens", type=int, nargs="+", default=[1024, 4096])
     p.add_argument("--all-cells", action="store_true", help="also run G=4 and G=16 at C=512")
+    p.add_argument("--key-only", action="store_true",
+                   help="only the key cell (P=1024, C=512, G=8; dense mask vs shared prefix), with the real vocabulary and with --body-vocab "
+                        "tokens (the body and attention without the real lm_head), and the attention call; "
+                        "prints JSON lines, writes no report")
+    p.add_argument("--body-vocab", type=int, default=768)
     p.add_argument("--work", default="runs/bench-realistic")
     p.add_argument("--out", default=str(HERE / "results" / "realistic_shapes_cpu.md"))
     p.add_argument("--logprob", nargs=2, help=argparse.SUPPRESS)
@@ -241,6 +247,14 @@ def main(argv=None) -> None:
     work.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
     skip = set() if args.all_cells else {(*cell, layout) for cell in SLOWEST for layout in LAYOUTS}
+    if args.key_only:
+        for vocab in (VOCAB, args.body_vocab):
+            model, processor = build(work, vocab)
+            for cell in run_grid(model, processor, work, {(*KEY, "per-row")}, args.key_reps, [KEY]):
+                print(json.dumps({"vocab": vocab, **cell}), flush=True)
+            del model
+        print(json.dumps(attention_alone()), flush=True)
+        return
     model, processor = build(work)
     grid = run_grid(model, processor, work, skip, args.key_reps)
     del model

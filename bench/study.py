@@ -52,7 +52,7 @@ class Task:
 TASKS = {
     "grounding": Task("study_grounding", "smolvlm", "iou", rollouts=8 * 200, probe_every=25),
     "classification": Task("study_classification", "smolvlm", "answer_match", rollouts=8 * 200, probe_every=25),
-    "counting": Task("study_counting", "qwen2_5_vl", "answer_match", rollouts=8 * 200, probe_every=25),
+    "counting": Task("study_counting", "smolvlm", "answer_match", rollouts=8 * 200, probe_every=25),
 }
 ARMS = {"gpg": [], "grpo": ["algo.loss=grpo"], "dr_grpo": ["algo.loss=dr_grpo"]}
 ABLATION_TASK = "classification"

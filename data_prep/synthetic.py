@@ -13,8 +13,8 @@ grounding:      two shapes of two different colours (of six) in distinct cells o
                 in original pixels [x1, y1, x2, y2] (task "grounding": IoU and format
                 rewards, the box written in the model family's convention).
 classification: one shape in one of six colours on a 56x56 canvas; the colour word.
-counting:       1-4 shapes (24 px, mixed kinds and colours, never overlapping) on a 112x112 canvas;
-                "How many shapes are there?"; the number (task "count").
+counting:       1-4 shapes (18-26 px, mixed kinds and colours) in distinct cells of a 2x2 grid
+                on a 56x56 canvas; "How many shapes are there?"; the number (task "count").
 
 Answers are single tokens of the tiny model's tokenizer (boxes: numbers), so a random
 policy can hit them. The answer is only in the pixels: apart from the grounding task's
@@ -81,7 +81,7 @@ def make_record(task: str, index: int, rng: random.Random, image_dir: Path, spli
         _draw_shape(ImageDraw.Draw(image), rng, canvas, rng.randint(24, 44), COLORS6[color])
         problem, answer, rtask, meta = "What color is the shape? Answer with one word.", color, "classification", {}
     elif task == "counting":
-        canvas, image, answer = 112, *_counting(rng)
+        canvas, image, answer = 56, *_counting(rng)
         problem, rtask, meta = "How many shapes are there? Answer with a number.", "count", {}
     else:
         raise ValueError(f"unknown synthetic task {task!r}; valid: {', '.join(TASKS)}")
@@ -109,15 +109,16 @@ def _grounding(rng: random.Random, canvas: int = 112, grid: int = 2, shapes: int
     return image, f"Find the {colors[pick]} shape. Output its bounding box.", boxes[pick]
 
 
-def _counting(rng: random.Random) -> tuple[Image.Image, int]:
-    """1-4 shapes of one size in distinct cells of a 4x4 grid (28 px cells), none overlapping."""
-    image = Image.new("RGB", (112, 112), BACKGROUND)
+def _counting(rng: random.Random, canvas: int = 56, grid: int = 2) -> tuple[Image.Image, int]:
+    """1-4 shapes (mixed kinds and colours, 18-26 px) in distinct cells of a 2x2 grid, none overlapping."""
+    image = Image.new("RGB", (canvas, canvas), BACKGROUND)
     draw = ImageDraw.Draw(image)
-    n = rng.randint(1, 4)
-    for cell in rng.sample(range(16), n):
-        size = 24
-        at = ((cell % 4) * 28 + rng.randint(1, 27 - size), (cell // 4) * 28 + rng.randint(1, 27 - size))
-        _draw_shape(draw, rng, 112, size, COLORS6[rng.choice(sorted(COLORS6))], at)
+    cell = canvas // grid
+    n = rng.randint(1, grid * grid)
+    for where in rng.sample(range(grid * grid), n):
+        size = rng.randint(cell * 9 // 14, cell * 13 // 14)
+        at = ((where % grid) * cell + rng.randint(0, cell - size), (where // grid) * cell + rng.randint(0, cell - size))
+        _draw_shape(draw, rng, canvas, size, COLORS6[rng.choice(sorted(COLORS6))], at)
     return image, n
 
 

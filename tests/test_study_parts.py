@@ -46,6 +46,21 @@ def test_grounding_boxes_are_the_named_shape_in_original_pixels(tmp_path):
         assert 31 <= x2 - x1 <= 51 and 0 <= x1 and x2 <= 112  # 2x2 cells of 56 px
 
 
+def test_counting_answer_is_the_number_of_occupied_grid_cells(tmp_path):
+    from PIL import Image
+
+    from data_prep.synthetic import BACKGROUND
+    records = load_records(write_synthetic("counting", 40, tmp_path, "train", seed=0))
+    for r in records:
+        with Image.open(r.images[0]) as im:
+            rgb = im.convert("RGB")
+            assert rgb.size == (56, 56)
+            # a shape's far edge may touch the next cell's first pixel row/column (PIL draws both ends)
+            occupied = sum(any(rgb.getpixel((x, y)) != BACKGROUND for x in range(cx + 1, cx + 28) for y in range(cy + 1, cy + 28))
+                           for cx in (0, 28) for cy in (0, 28))
+        assert occupied == r.answer  # one shape per occupied 28 px cell
+
+
 @pytest.mark.parametrize("task", ["grounding", "classification", "counting"])
 def test_study_presets_name_their_warm_start(task):
     from gpg_vl.config import PRESET_DIR
