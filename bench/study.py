@@ -216,9 +216,12 @@ def table(entries: list[dict], arms: list[str]) -> list[str]:
     return lines
 
 
-def labels_table(entries: list[dict], arms: list[str]) -> list[str]:
-    """Per-label accuracy and predicted shares after training, classification (mean over seeds)."""
-    es = [e for e in entries if e["task"] == "classification"]
+LABEL_TASKS = ("classification", "counting")  # tasks whose probes report per-label figures
+
+
+def labels_table(entries: list[dict], arms: list[str], task: str) -> list[str]:
+    """Per-label accuracy and predicted shares, warm start and after training (mean over seeds)."""
+    es = [e for e in entries if e["task"] == task]
     if not es:
         return []
     labels = sorted(k.split("/", 1)[1] for k in es[0]["after"] if k.startswith("accuracy/"))
@@ -283,8 +286,9 @@ def report(out: Path) -> str:
     text = ["## GPG vs GRPO vs Dr. GRPO (mean ± std over seeds; held-out greedy task reward)", "",
             *table(entries, main_arms), "", f"## Ablations and the collapse remedy ({ABLATION_TASK})", "",
             *table([e for e in entries if e["task"] == ABLATION_TASK], extra), "",
-            "## Classification: per-label accuracy and predicted shares, warm start and after training (mean over seeds)", "",
-            *labels_table(entries, extra), ""]
+            *(line for task in LABEL_TASKS for line in
+              (f"## {task.capitalize()}: per-label accuracy and predicted shares, warm start and after training "
+               "(mean over seeds)", "", *labels_table(entries, extra if task == ABLATION_TASK else main_arms, task), ""))]
     plot(entries, {"GPG vs GRPO vs Dr. GRPO": main_arms}, out / "curves.png")
     plot([e for e in entries if e["task"] == ABLATION_TASK], {"ablations": extra}, out / "ablations.png")
     (out / "report.md").write_text("\n".join(text))
