@@ -98,6 +98,11 @@ def test_packed_forward_equals_per_row_or_refuses(tiny, name, mixed_size_jsonl):
             sorted(set(dict(model.named_parameters())) - set(grads_row))
         for key, grad in grads_row.items():
             torch.testing.assert_close(grads_packed[key], grad, atol=1e-5, rtol=0, msg=key)
+    # ... and the two-call shared-prefix attention equals the dense [L, L] mask it replaces
+    dense = logprobs_and_grads(model, lambda *a: packed_logprobs(*a, dense_mask=True), batch, chunks, suppress)
+    torch.testing.assert_close(lp_packed, dense[0], atol=1e-5, rtol=0)
+    for key, grad in dense[1].items():
+        torch.testing.assert_close(grads_packed[key], grad, atol=1e-5, rtol=0, msg=key)
     assert lp_row.abs().sum() > 0
 
 
