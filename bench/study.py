@@ -6,7 +6,7 @@ does it compare with GRPO and Dr. GRPO at equal rollouts? (docs/experiments.md)
     python bench/study.py --report                     # tables and curves from finished cells
 
 For each task family (data_prep.synthetic's grounding, classification and counting, held
-out by split) it builds the tiny Qwen2.5-VL (STUDY_SIZES), warm-starts it once with
+out by split) it builds the task's tiny model (Task.family, STUDY_SIZES), warm-starts it once with
 `python -m gpg_vl.sft --preset study_<task>`, then trains from that checkpoint with
 `python -m gpg_vl.train --preset study_<task>`: GPG, GRPO and Dr. GRPO (each with its own
 paper's defaults, gpg_vl.algos) for 3 seeds, every run stopping at the same number of
