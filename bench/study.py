@@ -127,20 +127,24 @@ def run_cell(out: Path, task: str, arm: str, seed: int) -> dict | None:
         return json.loads(result.read_text())
     if (folder / "summary.json").exists():
         return summarise(folder, task, arm, seed, wall_s=None)
+    claim = folder.parent / f"{folder.name}.claim"
     try:
-        (folder.parent / f"{folder.name}.claim").mkdir(parents=True)
+        claim.mkdir(parents=True)
     except FileExistsError:
         return None
     t = TASKS[task]
-    sft = warm_start(out, task)
-    probe_data = heldout(out, task)
-    t0 = time.time()
-    run_logged([sys.executable, "-m", "gpg_vl.train", "--preset", t.preset, f"model.path={sft}",
-                f"data.train={out / task / 'data' / 'train.jsonl'}", f"seed={seed}", f"log.out_dir={folder}",
-                f"optim.max_rollouts={t.rollouts}", f"optim.steps={t.rollouts}", f"probe.every={t.probe_every}",
-                f"probe.data={probe_data}", f"probe.size={HELDOUT}",
-                "log.progress=false", "log.tensorboard=false", "log.report_to=[]", "log.plot=false",
-                *overrides(task, arm)], folder.parent / f"{folder.name}.log")
+    try:
+        sft, probe_data = warm_start(out, task), heldout(out, task)
+        t0 = time.time()
+        run_logged([sys.executable, "-m", "gpg_vl.train", "--preset", t.preset, f"model.path={sft}",
+                    f"data.train={out / task / 'data' / 'train.jsonl'}", f"seed={seed}", f"log.out_dir={folder}",
+                    f"optim.max_rollouts={t.rollouts}", f"optim.steps={t.rollouts}", f"probe.every={t.probe_every}",
+                    f"probe.data={probe_data}", f"probe.size={HELDOUT}",
+                    "log.progress=false", "log.tensorboard=false", "log.report_to=[]", "log.plot=false",
+                    *overrides(task, arm)], folder.parent / f"{folder.name}.log")
+    except BaseException:  # a failed or interrupted run gives its cell back
+        claim.rmdir()
+        raise
     return summarise(folder, task, arm, seed, round(time.time() - t0, 1))
 
 

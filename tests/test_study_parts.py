@@ -3,6 +3,7 @@ tasks, the probe's controls and per-label report, equal-rollout budgets, rollout
 
 import json
 import math
+import sys
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -194,3 +195,24 @@ def test_rollout_budget_entropy_and_periodic_probe(tiny_qwen2_vl, tmp_path):
     probed = [x["step"] for x in logged if "probe/accuracy" in x]
     assert probed == list(range(len(steps) + 1))  # the warm start (step 0), then every step
     assert "probe/shuffled_image_accuracy" in logged[0] and "probe/shuffled_image_accuracy" not in logged[-1]
+
+
+def test_a_failed_study_cell_gives_its_claim_back(tmp_path, monkeypatch):
+    """bench/study.py: a cell whose run fails raises and removes its claim, so the next study
+    process runs it instead of skipping it as "running elsewhere"."""
+    import importlib.util
+
+    from cli_helpers import ROOT
+    spec = importlib.util.spec_from_file_location("study", ROOT / "bench" / "study.py")
+    study = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, "study", study)  # its dataclasses look their module up
+    spec.loader.exec_module(study)
+    task = tmp_path / "classification"
+    (task / "sft").mkdir(parents=True)
+    (task / "sft" / "gpg_vl_sft.json").write_text("{}")  # a "finished" warm start with no weights
+    (task / "data").mkdir()
+    (task / "data" / "heldout.jsonl").write_text("")
+    with pytest.raises(RuntimeError, match="failed"):
+        study.run_cell(tmp_path, "classification", "gpg", 0)  # the trainer exits 2: no model there
+    assert not (task / "gpg-s0.claim").exists()
+    assert (task / "gpg-s0.log").exists()
