@@ -36,15 +36,18 @@ def test_study_tasks_hold_every_label_and_need_the_image(tmp_path, task, labels)
 def test_grounding_boxes_are_the_named_shape_in_original_pixels(tmp_path):
     from PIL import Image
 
-    from data_prep.synthetic import COLORS6
+    from data_prep.synthetic import COLORS6, DISTRACTOR
     records = load_records(write_synthetic("grounding", 20, tmp_path, "train", seed=0))
     for r in records:
         color = r.problem.split()[2]
         x1, y1, x2, y2 = (int(v) for v in r.answer)
         with Image.open(r.images[0]) as im:
             centre = im.convert("RGB").getpixel(((x1 + x2) // 2, (y1 + y2) // 2))
+            colours = {c for c in im.convert("RGB").getdata()}
         assert centre == COLORS6[color]  # the box's centre is painted in the asked colour
         assert 31 <= x2 - x1 <= 51 and 0 <= x1 and x2 <= 112  # 2x2 cells of 56 px
+        # the other shape is a plain grey distractor: no other of the six colours is drawn
+        assert DISTRACTOR in colours and colours & set(COLORS6.values()) == {COLORS6[color]}
 
 
 def test_counting_answer_is_the_number_of_occupied_grid_cells(tmp_path):
