@@ -36,20 +36,25 @@ ATTENTION = "gpg_shared_prefix"
 class PrefixKV:
     """The cache a decoding step reads: each prompt's keys/values once, each row's own after.
 
-    prompt_keys/values[layer]: [B, Hkv, P, D]; prompt_mask: [B, P] (False on left padding);
+    prompt_keys_t[layer]: [B*Hkv, D, P] (transposed), prompt_values[layer]: [B*Hkv, P, D];
+    prompt_bias: [B*Hkv, 1, P], -inf on left padding (from prompt_mask [B, P]);
     own keys/values[layer]: [B*G, Hkv, max_new, D], filled one token per step.
     """
 
     is_compileable = False
 
     def __init__(self, prefill, prompt_mask: Tensor, group: int, max_new: int):
-        self.prompt_keys = [k for k, _, *_ in prefill]
-        self.prompt_values = [v for _, v, *_ in prefill]
-        self.prompt_mask, self.group = prompt_mask.bool(), group
-        B, H, _, D = self.prompt_keys[0].shape
-        like = self.prompt_keys[0]
-        self.keys = [like.new_empty(B * group, H, max_new, D) for _ in self.prompt_keys]
-        self.values = [like.new_empty(B * group, H, max_new, D) for _ in self.prompt_keys]
+        keys = [k for k, _, *_ in prefill]
+        B, H, P, D = keys[0].shape
+        like = keys[0]
+        # laid out once for the decoding steps' batched matmuls: [B*Hkv, D, P] and [B*Hkv, P, D]
+        self.prompt_keys_t = [k.transpose(-1, -2).reshape(B * H, D, P).contiguous() for k in keys]
+        self.prompt_values = [v.reshape(B * H, P, D).contiguous() for _, v, *_ in prefill]
+        self.prompt_length, self.group = P, group
+        bias = like.new_zeros(B, P).masked_fill_(~prompt_mask.bool().to(like.device), float("-inf"))
+        self.prompt_bias = bias[:, None, None, :].expand(B, H, 1, P).reshape(B * H, 1, P)  # -inf on padding
+        self.keys = [like.new_empty(B * group, H, max_new, D) for _ in keys]
+        self.values = [like.new_empty(B * group, H, max_new, D) for _ in keys]
         self.length = [0] * len(self.keys)
 
     def update(self, keys: Tensor, values: Tensor, layer_idx: int, *args, **kwargs):
@@ -61,7 +66,7 @@ class PrefixKV:
         return self.keys[layer_idx][:, :, :t + 1], self.values[layer_idx][:, :, :t + 1]
 
     def get_seq_length(self, layer_idx: int = 0) -> int:
-        return self.prompt_keys[0].shape[2] + self.length[layer_idx]
+        return self.prompt_length + self.length[layer_idx]
 
 
 def shared_prefix_attention(module, query: Tensor, key: Tensor, value: Tensor, attention_mask,
@@ -70,19 +75,18 @@ def shared_prefix_attention(module, query: Tensor, key: Tensor, value: Tensor, a
 
     Returns ([N, 1, Hq, D], None) like transformers' attention functions.
     """
-    pk = shared_prefix.prompt_keys[module.layer_idx]  # [B, Hkv, P, D]
-    pv = shared_prefix.prompt_values[module.layer_idx]
-    B, Hkv, P, D = pk.shape
-    N, Hq = query.shape[:2]
+    pk = shared_prefix.prompt_keys_t[module.layer_idx]  # [B*Hkv, D, P]
+    pv = shared_prefix.prompt_values[module.layer_idx]  # [B*Hkv, P, D]
+    (BH, D, P), (N, Hq), Hkv = pk.shape, query.shape[:2], key.shape[1]
+    B = BH // Hkv
     G, rep = N // B, Hq // Hkv  # rep: query heads per key/value head (GQA)
-    q = query.view(B, G, Hkv, rep, D).permute(0, 2, 3, 1, 4).reshape(B, Hkv, rep * G, D)
-    to_prompt = (q @ pk.transpose(-1, -2)) * scaling  # [B, Hkv, rep*G, P]: a group's rows at once
-    to_prompt = to_prompt.masked_fill(~shared_prefix.prompt_mask[:, None, None, :], float("-inf"))
-    to_prompt = to_prompt.view(B, Hkv, rep, G, P).permute(0, 3, 1, 2, 4).reshape(N, Hkv, rep, P)
+    q = query.reshape(B, G, Hkv, rep, D).transpose(1, 2).reshape(BH, G * rep, D)  # a group's rows at once
+    to_prompt = torch.baddbmm(shared_prefix.prompt_bias, q, pk, alpha=scaling)  # [B*Hkv, G*rep, P]
+    to_prompt = to_prompt.view(B, Hkv, G, rep, P).transpose(1, 2).reshape(N, Hkv, rep, P)
     to_own = (query.view(N, Hkv, rep, D) @ key.transpose(-1, -2)) * scaling  # [N, Hkv, rep, t]
     weights = torch.softmax(torch.cat([to_prompt, to_own], dim=-1), dim=-1, dtype=torch.float32).to(query.dtype)
-    w_prompt = weights[..., :P].view(B, G, Hkv, rep, P).permute(0, 2, 3, 1, 4).reshape(B, Hkv, rep * G, P)
-    from_prompt = (w_prompt @ pv).view(B, Hkv, rep, G, D).permute(0, 3, 1, 2, 4).reshape(N, Hkv, rep, D)
+    w_prompt = weights[..., :P].view(B, G, Hkv, rep, P).transpose(1, 2).reshape(BH, G * rep, P)
+    from_prompt = torch.bmm(w_prompt, pv).view(B, Hkv, G, rep, D).transpose(1, 2).reshape(N, Hkv, rep, D)
     out = from_prompt + weights[..., P:] @ value  # [N, Hkv, rep, D]
     return out.reshape(N, Hq, 1, D).transpose(1, 2), None
 
