@@ -34,7 +34,6 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 from transformers import AttentionInterface
-from transformers.integrations.sdpa_attention import repeat_kv
 
 KERNELS = {"sdpa": "sdpa", "flash_attention_2": "varlen"}  # model attention -> how the two calls run
 
@@ -47,6 +46,9 @@ class PrefixLayout:
     of every prompt token, row-major; rows [N] the packed row of each completion that feeds tokens; tokens [T] flat index (b*L + position) of every completion token,
     completion-major; which [T] / t [T]: its completion and rank; counts [N] its tokens.
     source [B*L]: where each packed position's output comes from (see `assemble`).
+    SDPA only (else None): Cq the longest completion; keys_at [N, P + Cq] the row positions of
+    each completion's keys, [prompt 0..P-1 ; its own tokens, right-padded]; mask [N, 1, Cq, P + Cq]
+    which of those its queries see (prompt keys below P_b, own keys causal).
     """
 
     kernel: str
@@ -61,6 +63,9 @@ class PrefixLayout:
     t: Tensor
     counts: Tensor
     source: Tensor
+    Cq: int = 0
+    keys_at: Tensor | None = None
+    mask: Tensor | None = None
 
 
 def prefix_layout(segment: Tensor, kernel: str = "sdpa") -> PrefixLayout:
@@ -88,7 +93,16 @@ def prefix_layout(segment: Tensor, kernel: str = "sdpa") -> PrefixLayout:
     else:
         source[prompt_at] = (prompt_at // L) * P + prompt_at % L
         source[tokens] = n_prompt + which * Cq + t
-    return PrefixLayout(kernel, B, L, P, prompt_len, prompt_at, rows, tokens, which, t, counts, source)
+    layout = PrefixLayout(kernel, B, L, P, prompt_len, prompt_at, rows, tokens, which, t, counts, source, Cq)
+    if kernel == "sdpa" and len(counts):
+        own = torch.zeros(len(counts), Cq, dtype=torch.long, device=dev)  # slack: position 0, never seen
+        own[which, t] = tokens % L
+        layout.keys_at = torch.cat([torch.arange(P, device=dev).expand(len(counts), P), own], dim=1)
+        sees_prompt = torch.arange(P, device=dev)[None, :] < prompt_len[rows, None]  # [N, P]
+        causal = torch.ones(Cq, Cq, dtype=torch.bool, device=dev).tril()
+        layout.mask = torch.cat([sees_prompt[:, None, :].expand(-1, Cq, P), causal.expand(len(counts), Cq, Cq)],
+                                dim=2)[:, None]
+    return layout
 
 
 def assemble(layout: PrefixLayout, prompt_out: Tensor, comp_out: Tensor) -> Tensor:
@@ -100,28 +114,21 @@ def assemble(layout: PrefixLayout, prompt_out: Tensor, comp_out: Tensor) -> Tens
 
 def sdpa_calls(layout: PrefixLayout, query: Tensor, key: Tensor, value: Tensor, scaling: float,
                dropout: float) -> tuple[Tensor, Tensor]:
-    """Two SDPA calls; query [B, Hq, L, D], key/value [B, Hq, L, D] (GQA already repeated)."""
+    """Two SDPA calls; query [B, Hq, L, D], key/value [B, Hkv, L, D] (GQA inside SDPA)."""
     B, H, L, D = query.shape
     P, N = layout.P, len(layout.counts)
+    gqa = H != key.shape[1]
     prompt = F.scaled_dot_product_attention(query[:, :, :P], key[:, :, :P], value[:, :, :P], dropout_p=dropout,
-                                            is_causal=True, scale=scaling)  # [B, H, P, D]
+                                            is_causal=True, scale=scaling, enable_gqa=gqa)  # [B, H, P, D]
     prompt = prompt.transpose(1, 2).reshape(B * P, H, D)
     if N == 0:  # every completion is a single token: nothing but the prompt runs
         return prompt, prompt.new_zeros(0, H, D)
-    Cq = int(layout.counts.max())
-    index = torch.zeros(N, Cq, dtype=torch.long, device=query.device)  # [N, Cq]; slack points at position 0
-    index[layout.which, layout.t] = layout.tokens
-
-    def own(x):  # [B, H, L, D] -> [N, H, Cq, D]: each completion's own tokens, right-padded
-        return x.transpose(1, 2).reshape(B * L, H, D)[index].transpose(1, 2)
-
-    k = torch.cat([key[:, :, :P][layout.rows], own(key)], dim=2)  # [N, H, P + Cq, D]
-    v = torch.cat([value[:, :, :P][layout.rows], own(value)], dim=2)
-    sees_prompt = torch.arange(P, device=query.device)[None, :] < layout.prompt_len[layout.rows, None]  # [N, P]
-    causal = torch.ones(Cq, Cq, dtype=torch.bool, device=query.device).tril()  # [Cq, Cq]
-    mask = torch.cat([sees_prompt[:, None, :].expand(N, Cq, P), causal.expand(N, Cq, Cq)], dim=2)[:, None]
-    comp = F.scaled_dot_product_attention(own(query), k, v, attn_mask=mask, dropout_p=dropout, scale=scaling)
-    return prompt, comp.transpose(1, 2).reshape(N * Cq, H, D)  # [N*Cq, H, D]
+    row, at = layout.rows[:, None], layout.keys_at  # [N, 1], [N, P + Cq]: one gather per tensor, no concat
+    q = query[row, :, at[:, P:]].transpose(1, 2)  # [N, H, Cq, D]
+    k, v = key[row, :, at].transpose(1, 2), value[row, :, at].transpose(1, 2)  # [N, Hkv, P + Cq, D]
+    comp = F.scaled_dot_product_attention(q, k, v, attn_mask=layout.mask, dropout_p=dropout, scale=scaling,
+                                          enable_gqa=gqa)
+    return prompt, comp.transpose(1, 2).reshape(N * layout.Cq, H, D)  # [N*Cq, H, D]
 
 
 def varlen_kernel():
@@ -164,8 +171,7 @@ def prefix_attention(module, query: Tensor, key: Tensor, value: Tensor, layout: 
     if layout.kernel == "varlen":
         prompt, comp = varlen_calls(layout, query, key, value, scaling, dropout)
     else:
-        rep = query.shape[1] // key.shape[1]  # query heads per key/value head (GQA)
-        prompt, comp = sdpa_calls(layout, query, repeat_kv(key, rep), repeat_kv(value, rep), scaling, dropout)
+        prompt, comp = sdpa_calls(layout, query, key, value, scaling, dropout)
     return assemble(layout, prompt, comp)
 
 
