@@ -117,10 +117,11 @@ def heldout(out: Path, task: str) -> Path:
     return path
 
 
-def run_cell(out: Path, task: str, arm: str, seed: int) -> dict | None:
+def run_cell(out: Path, task: str, arm: str, seed: int, extra: tuple[str, ...] = ()) -> dict | None:
     """Train one (task, arm, seed) from the warm start; returns its summary (cached in
     result.json). A finished run without one is summarised, not re-run; None for a cell
-    another study process is running (its claim folder exists)."""
+    another study process is running (its claim folder exists). `extra`: overrides for every
+    cell (--set), after the arm's own."""
     folder = out / task / f"{arm}-s{seed}"
     result = folder / "result.json"
     if result.exists():
@@ -141,7 +142,7 @@ def run_cell(out: Path, task: str, arm: str, seed: int) -> dict | None:
                     f"optim.max_rollouts={t.rollouts}", f"optim.steps={t.rollouts}", f"probe.every={t.probe_every}",
                     f"probe.data={probe_data}", f"probe.size={HELDOUT}",
                     "log.progress=false", "log.tensorboard=false", "log.report_to=[]", "log.plot=false",
-                    *overrides(task, arm)], folder.parent / f"{folder.name}.log")
+                    *overrides(task, arm), *extra], folder.parent / f"{folder.name}.log")
     except BaseException:  # a failed or interrupted run gives its cell back
         claim.rmdir()
         raise
@@ -307,11 +308,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--cell", help="one cell, TASK/ARM/SEED (e.g. classification/gpg/0)")
     parser.add_argument("--report", action="store_true", help="only write the report from finished cells")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="an override for every training cell (e.g. optim.lr=3e-4); use its own --out")
     args = parser.parse_args(argv)
     out = (ROOT / args.out).resolve() if not Path(args.out).is_absolute() else Path(args.out)
     if args.cell:
         task, arm, seed = args.cell.split("/")
-        entry = run_cell(out, task, arm, int(seed))
+        entry = run_cell(out, task, arm, int(seed), tuple(args.set))
         print(json.dumps({k: entry[k] for k in ("task", "arm", "seed", "steps", "auc", "wall_s")} |
                          {"before": entry["before"], "after": entry["after"]}, indent=1))
         return 0
@@ -325,7 +328,7 @@ def main(argv: list[str] | None = None) -> int:
             list(pool.map(lambda task: (warm_start(out, task), heldout(out, task)), tasks))
         jobs = [(task, arm, seed) for task, arm in cells(tasks) for seed in seeds]
         with ThreadPoolExecutor(max(1, args.workers)) as pool:
-            for job, entry in zip(jobs, pool.map(lambda j: run_cell(out, *j), jobs)):
+            for job, entry in zip(jobs, pool.map(lambda j: run_cell(out, *j, tuple(args.set)), jobs)):
                 done = "running in another study process" if entry is None else f"auc {entry['auc']:.3f}"
                 print(f"{'/'.join(map(str, job))}: {done}", flush=True)
         print(f"study: {len(jobs)} cells in {(time.time() - t0) / 60:.1f} min")

@@ -202,7 +202,7 @@ def test_rollout_budget_entropy_and_periodic_probe(tiny_qwen2_vl, tmp_path):
 
 def test_a_failed_study_cell_gives_its_claim_back(tmp_path, monkeypatch):
     """bench/study.py: a cell whose run fails raises and removes its claim, so the next study
-    process runs it instead of skipping it as "running elsewhere"."""
+    process runs it instead of skipping it as "running elsewhere"; --set overrides follow the arm's."""
     import importlib.util
 
     from cli_helpers import ROOT
@@ -215,7 +215,8 @@ def test_a_failed_study_cell_gives_its_claim_back(tmp_path, monkeypatch):
     (task / "sft" / "gpg_vl_sft.json").write_text("{}")  # a "finished" warm start with no weights
     (task / "data").mkdir()
     (task / "data" / "heldout.jsonl").write_text("")
-    with pytest.raises(RuntimeError, match="failed"):
-        study.run_cell(tmp_path, "classification", "gpg", 0)  # the trainer exits 2: no model there
-    assert not (task / "gpg-s0.claim").exists()
-    assert (task / "gpg-s0.log").exists()
+    with pytest.raises(RuntimeError, match="failed") as failed:  # the trainer exits 2: no model there
+        study.run_cell(tmp_path, "classification", "gpg_beta0", 0, extra=("optim.lr=3e-4",))
+    assert failed.value.args[0].split(" failed")[0].endswith("algo.beta_th=0 optim.lr=3e-4")  # --set comes last
+    assert not (task / "gpg_beta0-s0.claim").exists()
+    assert (task / "gpg_beta0-s0.log").exists()
