@@ -260,6 +260,8 @@ def plot(entries: list[dict], arm_sets: dict[str, list[str]], path: Path) -> Non
 
     panels = [(task, name, arms) for name, arms in arm_sets.items() for task in TASKS
               if any(e["task"] == task and e["arm"] in arms for e in entries)]
+    if not panels:  # e.g. --tasks grounding: no ablation cells
+        return
     fig, axes = plt.subplots(1, len(panels), figsize=(5 * len(panels), 3.8), squeeze=False)
     for ax, (task, name, arms) in zip(axes[0], panels):
         budget = TASKS[task].rollouts
