@@ -34,6 +34,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 from transformers import AttentionInterface
+from transformers.integrations.sdpa_attention import repeat_kv
 
 KERNELS = {"sdpa": "sdpa", "flash_attention_2": "varlen"}  # model attention -> how the two calls run
 
@@ -112,20 +113,36 @@ def assemble(layout: PrefixLayout, prompt_out: Tensor, comp_out: Tensor) -> Tens
     return table[layout.source].view(layout.B, layout.L, *prompt_out.shape[1:])
 
 
+def native_gqa(device: torch.device) -> bool:
+    """Whether SDPA is handed key/value heads un-repeated (`enable_gqa`): on a CPU (see sdpa_calls)."""
+    return device.type == "cpu"
+
+
 def sdpa_calls(layout: PrefixLayout, query: Tensor, key: Tensor, value: Tensor, scaling: float,
                dropout: float) -> tuple[Tensor, Tensor]:
-    """Two SDPA calls; query [B, Hq, L, D], key/value [B, Hkv, L, D] (GQA inside SDPA)."""
+    """Two SDPA calls; query [B, Hq, L, D], key/value [B, Hkv, L, D].
+
+    GQA: on a CPU SDPA broadcasts the key/value heads itself (`enable_gqa`); on CUDA its
+    flash and memory-efficient kernels refuse `enable_gqa` with a mask or in fp32 and fall
+    back, silently, to the math kernel (an L x S score matrix), so there the gathered
+    keys/values are repeated per query head first, as transformers' own SDPA path does."""
     B, H, L, D = query.shape
     P, N = layout.P, len(layout.counts)
-    gqa = H != key.shape[1]
-    prompt = F.scaled_dot_product_attention(query[:, :, :P], key[:, :, :P], value[:, :, :P], dropout_p=dropout,
-                                            is_causal=True, scale=scaling, enable_gqa=gqa)  # [B, H, P, D]
+    native = native_gqa(query.device)
+    gqa = native and H != key.shape[1]
+
+    def heads(x):  # [*, Hkv, S, D] -> what SDPA is given
+        return x if native else repeat_kv(x, H // x.shape[1])
+
+    prompt = F.scaled_dot_product_attention(query[:, :, :P], heads(key[:, :, :P]), heads(value[:, :, :P]),
+                                            dropout_p=dropout, is_causal=True, scale=scaling,
+                                            enable_gqa=gqa)  # [B, H, P, D]
     prompt = prompt.transpose(1, 2).reshape(B * P, H, D)
     if N == 0:  # every completion is a single token: nothing but the prompt runs
         return prompt, prompt.new_zeros(0, H, D)
     row, at = layout.rows[:, None], layout.keys_at  # [N, 1], [N, P + Cq]: one gather per tensor, no concat
     q = query[row, :, at[:, P:]].transpose(1, 2)  # [N, H, Cq, D]
-    k, v = key[row, :, at].transpose(1, 2), value[row, :, at].transpose(1, 2)  # [N, Hkv, P + Cq, D]
+    k, v = heads(key[row, :, at].transpose(1, 2)), heads(value[row, :, at].transpose(1, 2))  # [N, Hkv|Hq, P + Cq, D]
     comp = F.scaled_dot_product_attention(q, k, v, attn_mask=layout.mask, dropout_p=dropout, scale=scaling,
                                           enable_gqa=gqa)
     return prompt, comp.transpose(1, 2).reshape(N * layout.Cq, H, D)  # [N*Cq, H, D]

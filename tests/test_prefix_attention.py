@@ -46,11 +46,15 @@ def dense(q, k, v, scale):
     return out.transpose(1, 2)
 
 
-@pytest.mark.parametrize("kernel", ["sdpa", "varlen"])
+@pytest.mark.parametrize("kernel", ["sdpa", "sdpa_repeated_heads", "varlen"])
 @pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
 def test_two_calls_equal_the_dense_mask(kernel, dtype, monkeypatch):
-    """Values and the gradients of q, k, v (GQA: 4 query heads over 2 key/value heads)."""
+    """Values and the gradients of q, k, v (GQA: 4 query heads over 2 key/value heads).
+    sdpa_repeated_heads: the CUDA way (key/value heads repeated before SDPA), run on the CPU."""
     monkeypatch.setattr(prefix_attention, "varlen_kernel", lambda: reference_varlen)
+    if kernel == "sdpa_repeated_heads":
+        monkeypatch.setattr(prefix_attention, "native_gqa", lambda device: False)
+        kernel = "sdpa"
     g = torch.Generator().manual_seed(0)
     B, L = SEGMENT.shape
     q, k, v = (torch.randn(B, h, L, 8, generator=g).to(dtype).requires_grad_() for h in (4, 2, 2))
