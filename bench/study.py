@@ -1,9 +1,10 @@
 """The evidence study: does GPG improve grounding, classification and visual math, and how
 does it compare with GRPO and Dr. GRPO at equal rollouts? (docs/experiments.md)
 
-    python bench/study.py                              # everything (sizes below), ~2 h here
+    python bench/study.py                              # everything (sizes below), ~35 min here
     python bench/study.py --cell classification/gpg/0  # one cell, from a fresh clone too
     python bench/study.py --report                     # tables and curves from finished cells
+    python bench/study.py --out runs/lr6 --set optim.lr=6e-4 --tasks grounding  # a setting, apart
 
 For each task family (data_prep.synthetic's grounding, classification and counting, held
 out by split) it builds the task's tiny model (Task.family, STUDY_SIZES), warm-starts it once with
